@@ -50,7 +50,7 @@ type flow struct {
 
 // newFlow discovers p with go-oidc and prepares a login for c (nil means
 // testClient), asking for scopes (nil means openid, offline_access, email).
-func newFlow(t *testing.T, p *rptest.Provider, c *rptest.Client, scopes ...string) *flow {
+func newFlow(t testing.TB, p *rptest.Provider, c *rptest.Client, scopes ...string) *flow {
 	t.Helper()
 	if c == nil {
 		tc := testClient()

@@ -400,9 +400,10 @@ func corruptSignature(compact string) string {
 
 // IDTokenClaims returns a valid ID token claim set, as the token endpoint
 // would issue it without an access token (so without at_hash), for the
-// first registered client, the current subject and login session (started
-// when no one is signed in) and nonce ("" leaves nonce out). Sign it with
-// SignIDToken, after changing what the test needs.
+// first registered client (aud is [""] when there is none), the current
+// subject and login session (started when no one is signed in) and nonce
+// ("" leaves nonce out). Sign it with SignIDToken, after changing what the
+// test needs.
 func (p *Provider) IDTokenClaims(nonce string) map[string]any {
 	p.mu.Lock()
 	defer p.mu.Unlock()
