@@ -330,7 +330,7 @@ func (k *KeySet) fetch(ctx context.Context) (*keySnapshot, error) {
 		return nil, fmt.Errorf("fetch JWKS: %w", err)
 	}
 	target := k.p.BackchannelURL(md.JWKSURI)
-	body, hdr, err := k.p.get(ctx, target)
+	body, hdr, err := k.p.get(ctx, target, "application/jwk-set+json, application/json")
 	if err != nil {
 		return nil, fmt.Errorf("fetch JWKS: %w", err)
 	}

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -232,10 +233,13 @@ type (
 	credentialJSON CredentialSupportedDraft00
 )
 
-// UnmarshalJSON decodes a metadata document. Member names match exactly
-// (encoding/json alone would also accept "ISSUER" for "issuer"); every
-// other member lands in Extra.
+// UnmarshalJSON decodes a metadata document, replacing every field of m.
+// Member names match exactly (encoding/json alone would also accept
+// "ISSUER" for "issuer"); every other member lands in Extra.
 func (m *Metadata) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
 	var v metadataJSON
 	extra, err := decodeWithExtra(data, &v, jsonNames[metadataJSON]())
 	if err != nil {
@@ -254,6 +258,9 @@ func (m Metadata) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes one credentials_supported_draft_00 entry.
 func (c *CredentialSupportedDraft00) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
 	var v credentialJSON
 	extra, err := decodeWithExtra(data, &v, jsonNames[credentialJSON]())
 	if err != nil {
@@ -274,6 +281,10 @@ func (c CredentialSupportedDraft00) MarshalJSON() ([]byte, error) {
 func (m *Metadata) SupportsRequestURIParameter() bool {
 	return m.RequestURIParameterSupported == nil || *m.RequestURIParameterSupported
 }
+
+// isNull reports whether data is the JSON literal null, which decodes as a
+// no-op by encoding/json's convention.
+func isNull(data []byte) bool { return string(bytes.TrimSpace(data)) == "null" }
 
 // jsonNames returns, once per type, the set of JSON member names of T's
 // fields.

@@ -136,6 +136,15 @@ func TestMetadataDecoding(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "null leaves the value alone",
+			in:   `null`,
+			check: func(t *testing.T, md *Metadata) {
+				if md.Issuer != "https://kept.example" {
+					t.Errorf("null decoded over the value: issuer %q", md.Issuer)
+				}
+			},
+		},
 		{name: "wrong type", in: `{"issuer":5}`, wantErr: true},
 		{name: "wrong list type", in: `{"issuer":"https://a.example","scopes_supported":"openid"}`, wantErr: true},
 		{name: "not an object", in: `["issuer"]`, wantErr: true},
@@ -143,7 +152,7 @@ func TestMetadataDecoding(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var md Metadata
+			md := Metadata{Issuer: "https://kept.example"}
 			err := json.Unmarshal([]byte(tc.in), &md)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)

@@ -438,7 +438,7 @@ func (p *Provider) fetchAndStore(ctx context.Context) (fetchResult, error) {
 
 // fetch GETs and checks the metadata document (Discovery §4).
 func (p *Provider) fetch(ctx context.Context) (*Metadata, time.Duration, error) {
-	body, hdr, err := p.get(ctx, p.wellKnown)
+	body, hdr, err := p.get(ctx, p.wellKnown, "application/json")
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch metadata: %w", err)
 	}
@@ -456,13 +456,14 @@ func (p *Provider) fetch(ctx context.Context) (*Metadata, time.Duration, error) 
 	return md, cacheTTL(hdr, p.minTTL, p.maxTTL), nil
 }
 
-// get performs a GET for JSON and returns the body of a 200 response.
-func (p *Provider) get(ctx context.Context, rawURL string) ([]byte, http.Header, error) {
+// get performs a GET with the given Accept header and returns the body of
+// a 200 response, read up to 1 MiB.
+func (p *Provider) get(ctx context.Context, rawURL, accept string) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, nil, err
@@ -534,6 +535,7 @@ func (p *Provider) run() {
 	defer mdTimer.Stop()
 	ksTimer := time.NewTimer(0)
 	defer ksTimer.Stop()
+	ksArmed := p.static
 	if p.static {
 		mdTimer.Stop()
 	} else {
@@ -567,7 +569,11 @@ func (p *Provider) run() {
 			}
 			mdBackoff.reset()
 			mdTimer.Reset(p.refreshDelay(res.ttl))
-			if p.keys.needsLoad(res.md.JWKSURI) {
+			// The first load arms the key timer; a jwks_uri change fires it
+			// at once. A set loaded meanwhile by a caller is not fetched
+			// again before it is due.
+			if !ksArmed || p.keys.needsLoad(res.md.JWKSURI) {
+				ksArmed = true
 				ksTimer.Reset(0)
 			}
 		case <-ksTimer.C:
