@@ -9,10 +9,13 @@ import (
 	"errors"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -514,6 +517,26 @@ func TestHydra(t *testing.T) {
 			t.Errorf("read back %+v", read)
 		}
 	})
+
+	t.Run("stop", func(t *testing.T) {
+		start := time.Now()
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("stopped in %v", time.Since(start))
+		if !srv.Exited() {
+			t.Error("process still running after Stop")
+		}
+		if _, err := os.Stat(srv.Dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Dir %s still exists: %v", srv.Dir, err)
+		}
+		if err := srv.Stop(); err != nil {
+			t.Errorf("second Stop = %v", err)
+		}
+		if _, err := http.Get(srv.PublicURL + "/health/ready"); err == nil {
+			t.Error("public port still answers after Stop")
+		}
+	})
 }
 
 // endSession builds the RP-initiated logout URL (OpenID Connect
@@ -560,4 +583,38 @@ func doJSON(t *testing.T, ctx context.Context, method, u, bearer string, body []
 		}
 	}
 	return resp.StatusCode
+}
+
+// TestIssuerBehindProxy runs Hydra behind a reverse proxy whose URL is the
+// issuer: discovery must name the proxy for the issuer and every endpoint.
+func TestIssuerBehindProxy(t *testing.T) {
+	hydra.SkipIfUnavailable(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyURL := "http://" + ln.Addr().String()
+	srv := hydra.StartForTest(t, hydra.Options{IssuerURL: proxyURL})
+	target, _ := url.Parse(srv.PublicURL)
+	proxy := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target), ReadHeaderTimeout: 5 * time.Second}
+	go proxy.Serve(ln)
+	t.Cleanup(func() { proxy.Close() })
+
+	provider, err := oidc.NewProvider(t.Context(), proxyURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	if err := provider.Claims(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Issuer != proxyURL {
+		t.Errorf("Server.Issuer = %q, want %q", srv.Issuer, proxyURL)
+	}
+	for _, k := range []string{"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint", "end_session_endpoint"} {
+		v, _ := meta[k].(string)
+		if !strings.HasPrefix(v, proxyURL) {
+			t.Errorf("%s = %q, want it under %s", k, v, proxyURL)
+		}
+	}
 }
