@@ -66,7 +66,7 @@ build() {
 	sed -i '\#^replace github.com/ory/hydra-client-go/v2 => ./internal/httpclient#d' "$src/go.mod"
 	(
 		cd "$src"
-		export GOFLAGS=-mod=mod GOWORK=off
+		export GOFLAGS="-mod=mod -buildvcs=false" GOWORK=off
 		go get "github.com/ory/hydra-client-go/v2@$CLIENT_VERSION"
 		CGO_ENABLED=1 go build -tags sqlite,sqlite_omit_load_extension \
 			-ldflags "-X github.com/ory/hydra/v2/driver/config.Version=$VERSION" -o "$BIN.tmp" .
