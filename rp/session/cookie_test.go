@@ -630,3 +630,32 @@ func FuzzCookieLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestCookieStoreOneHeaderPerCookie(t *testing.T) {
+	clk := newClock()
+	st := newTestCookieStore(t, clk, CookieOptions{})
+	rec := httptest.NewRecorder()
+	rec.Header().Add("Set-Cookie", "unrelated=1; Path=/")
+	s := sampleSession(t, clk.Now())
+	for range 2 {
+		if err := st.Save(rec, nil, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Delete(rec, nil, s); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, c := range rec.Result().Cookies() {
+		if seen[c.Name] {
+			t.Errorf("cookie %s set twice in one response", c.Name)
+		}
+		seen[c.Name] = true
+		if c.Name != "unrelated" && c.MaxAge >= 0 {
+			t.Errorf("cookie %s not expired by the final Delete", c.Name)
+		}
+	}
+	if !seen["unrelated"] {
+		t.Error("an unrelated Set-Cookie header was removed")
+	}
+}

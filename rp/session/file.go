@@ -310,6 +310,9 @@ func (f *FileStore) readFile(k fileKey) (*Session, time.Time, error) {
 // Set writes s to its file until expires, atomically. An expires not after
 // now deletes the session instead.
 func (f *FileStore) Set(ctx context.Context, s *Session, expires time.Time) error {
+	if s == nil {
+		return fmt.Errorf("session: file store: set: nil session")
+	}
 	if !expires.After(f.opt.Now()) {
 		return f.Delete(ctx, s.ID)
 	}

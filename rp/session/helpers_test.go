@@ -97,6 +97,7 @@ func sampleSession(t testing.TB, now time.Time) *Session {
 		TokenType:    "Bearer",
 		RefreshToken: jwtLike(500),
 		Expiry:       now.Add(time.Hour),
+		TokenIssued:  now,
 		ClaimsJSON:   claimsJSON(),
 		CreatedAt:    now,
 		LastSeen:     now,
@@ -179,13 +180,13 @@ func sameSession(t testing.TB, got, want *Session) {
 	for _, p := range []struct {
 		name string
 		a, b time.Time
-	}{{"Expiry", g.Expiry, w.Expiry}, {"CreatedAt", g.CreatedAt, w.CreatedAt}, {"LastSeen", g.LastSeen, w.LastSeen}} {
+	}{{"Expiry", g.Expiry, w.Expiry}, {"TokenIssued", g.TokenIssued, w.TokenIssued}, {"CreatedAt", g.CreatedAt, w.CreatedAt}, {"LastSeen", g.LastSeen, w.LastSeen}} {
 		if !p.a.Equal(p.b) {
 			t.Errorf("%s = %v, want %v", p.name, p.a, p.b)
 		}
 	}
-	g.Expiry, g.CreatedAt, g.LastSeen = time.Time{}, time.Time{}, time.Time{}
-	w.Expiry, w.CreatedAt, w.LastSeen = time.Time{}, time.Time{}, time.Time{}
+	g.Expiry, g.TokenIssued, g.CreatedAt, g.LastSeen = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	w.Expiry, w.TokenIssued, w.CreatedAt, w.LastSeen = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	if g != w {
 		t.Errorf("session mismatch:\n got %+v\nwant %+v", g, w)
 	}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -50,6 +51,9 @@ func (m *MemoryBackend) Get(_ context.Context, id string) (*Session, error) {
 // Set stores a copy of s until expires. An expires not after now deletes
 // the record instead.
 func (m *MemoryBackend) Set(_ context.Context, s *Session, expires time.Time) error {
+	if s == nil {
+		return fmt.Errorf("session: memory backend: set: nil session")
+	}
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -42,7 +42,7 @@ type ttlCache struct {
 	max int
 	now func() time.Time
 
-	mu    sync.Mutex // guards items and order
+	mu    sync.RWMutex // guards items and order
 	items map[string]*list.Element
 	order *list.List // of *ttlEntry, oldest first
 }
@@ -95,9 +95,26 @@ func (c *ttlCache) putLocked(e *ttlEntry, now time.Time) {
 
 // Len returns the number of entries held, expired ones included.
 func (c *ttlCache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return c.order.Len()
+}
+
+// live returns the entry for key if it has not expired. It only reads, so
+// concurrent lookups (the per-request path) do not serialize; expired
+// entries are dropped by later writes.
+func (c *ttlCache) live(key string, now time.Time) (ttlEntry, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	el := c.items[key]
+	if el == nil {
+		return ttlEntry{}, false
+	}
+	e := el.Value.(*ttlEntry)
+	if !now.Before(e.expires) {
+		return ttlEntry{}, false
+	}
+	return *e, true
 }
 
 // MemoryRevocations is an in-process, size-bounded [Revocations]. When it
@@ -138,13 +155,10 @@ func (m *MemoryRevocations) Revoke(_ context.Context, key string, at time.Time, 
 	return nil
 }
 
-// RevokedAt returns when key was revoked, if it still is.
+// RevokedAt returns when key was revoked, if it still is. Lookups take a
+// read lock only.
 func (m *MemoryRevocations) RevokedAt(_ context.Context, key string) (time.Time, bool, error) {
-	c := &m.c
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.getLocked(key, now); e != nil {
+	if e, ok := m.c.live(key, m.c.now()); ok {
 		return e.at, true, nil
 	}
 	return time.Time{}, false, nil

@@ -43,6 +43,9 @@ type Session struct {
 	RefreshToken string
 	// Expiry is when the access token expires; the zero Time means unknown.
 	Expiry time.Time
+	// TokenIssued is when the current access token was obtained; with
+	// Expiry it gives the token's lifetime. The zero Time means unknown.
+	TokenIssued time.Time
 
 	// ClaimsJSON is the raw JSON object of the verified ID-token claims.
 	// It is a string rather than a []byte so that loading a session does
@@ -93,7 +96,7 @@ func validID(id string) bool {
 //	ID, Issuer, Subject, SID, IDToken, AccessToken, TokenType,
 //	RefreshToken, ClaimsJSON, UserInfoJSON
 //	          each: uvarint length, then the bytes
-//	Expiry, CreatedAt, LastSeen
+//	Expiry, TokenIssued, CreatedAt, LastSeen
 //	          each: uvarint; 0 is the zero Time, otherwise
 //	          zigzag(Unix nanoseconds) + 1
 //
@@ -104,7 +107,7 @@ const (
 	// maxRecordSize bounds an encoded record (1 MiB).
 	maxRecordSize = 1 << 20
 	numStrings    = 10
-	numTimes      = 3
+	numTimes      = 4
 )
 
 func (s *Session) strings() [numStrings]string {
@@ -141,7 +144,7 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	for _, t := range [numTimes]time.Time{s.Expiry, s.CreatedAt, s.LastSeen} {
+	for _, t := range [numTimes]time.Time{s.Expiry, s.TokenIssued, s.CreatedAt, s.LastSeen} {
 		v, ok := encodeTime(t)
 		if !ok {
 			return b[:start], fmt.Errorf("session: encode: time %v out of range", t)
@@ -206,7 +209,7 @@ func decodeRecord(rec string, s *Session) bool {
 		*p = rec[i : i+int(n)]
 		i += int(n)
 	}
-	for _, p := range [numTimes]*time.Time{&s.Expiry, &s.CreatedAt, &s.LastSeen} {
+	for _, p := range [numTimes]*time.Time{&s.Expiry, &s.TokenIssued, &s.CreatedAt, &s.LastSeen} {
 		v, k := uvarint(rec[i:])
 		if k <= 0 {
 			return false

@@ -92,7 +92,7 @@ func TestUnmarshalRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small, _ := (&Session{ID: "a"}).MarshalBinary() // 01 01 'a' 00×9 00×3
+	small, _ := (&Session{ID: "a"}).MarshalBinary() // 01 01 'a', then a zero byte per other field
 	tests := []struct {
 		name string
 		in   []byte
