@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -85,12 +84,12 @@ func (r *RP) callback(w http.ResponseWriter, req *http.Request) {
 			r.log.Warn("rp: delete replaced session", "err", err)
 		}
 	}
+	now := r.now()
 	id, err := session.NewID()
 	if err != nil {
 		r.fail(w, req, err)
 		return
 	}
-	now := r.now()
 	s := &session.Session{
 		ID:           id,
 		Issuer:       r.cfg.Issuer,
@@ -100,8 +99,8 @@ func (r *RP) callback(w http.ResponseWriter, req *http.Request) {
 		AccessToken:  tok.AccessToken,
 		TokenType:    tok.TokenType,
 		RefreshToken: tok.RefreshToken,
-		Expiry:       tok.Expiry,
-		Claims:       idt.raw,
+		Expiry:       r.tokenExpiry(tok, now),
+		ClaimsJSON:   string(idt.raw),
 		CreatedAt:    now,
 		LastSeen:     now,
 		TokenIssued:  now,
@@ -151,8 +150,18 @@ func (r *RP) revokeID(ctx context.Context, s *session.Session) {
 	if ttl <= 0 {
 		return
 	}
-	if err := r.revocations.Revoke(ctx, "id:"+s.ID, r.now(), ttl+r.cfg.ClockSkew); err != nil {
+	if err := r.revocations.Revoke(ctx, s.ID, r.now(), ttl+r.cfg.ClockSkew); err != nil {
 		r.log.Error("rp: record revoked session", "err", err)
 	}
 }
 
+
+// tokenExpiry returns when tok's access token expires by the RP's clock:
+// from expires_in (RFC 6749 §5.1) rather than x/oauth2's wall-clock
+// Expiry, so that an injected clock governs refresh.
+func (r *RP) tokenExpiry(tok *oauth2.Token, now time.Time) time.Time {
+	if tok.ExpiresIn > 0 {
+		return now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	return time.Time{}
+}

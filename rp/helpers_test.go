@@ -121,6 +121,7 @@ func newEnv(t *testing.T, o envOption) *env {
 		}
 		io.WriteString(w, "anonymous")
 	})))
+	mux.Handle("/login-maxage", r.LoginHandler(rp.MaxAge(time.Hour)))
 	mux.Handle("/csrf", r.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s, _ := rp.SessionFrom(req.Context())
 		io.WriteString(w, s.CSRFToken())
@@ -227,3 +228,31 @@ func (b *browser) cookie(name string) *http.Cookie {
 func (b *browser) noRedirect() *http.Client {
 	return &http.Client{Jar: b.c.Jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
+
+func httptestRecorder(h http.Handler, target string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	return rec
+}
+
+func httptestRecorderCtx(t *testing.T, h http.Handler, target string, d time.Duration) *httptest.ResponseRecorder {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil).WithContext(ctx))
+	return rec
+}
+
+func mustListen(t *testing.T) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+func copyN(w io.Writer, resp *http.Response) (int64, error) {
+	return io.Copy(w, io.LimitReader(resp.Body, 1<<20))
+}
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

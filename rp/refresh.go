@@ -135,7 +135,7 @@ func (r *RP) refresh(ctx context.Context, rec *session.Session) (*session.Sessio
 		AccessToken:  tok.AccessToken,
 		TokenType:    tok.TokenType,
 		RefreshToken: tok.RefreshToken,
-		Expiry:       tok.Expiry,
+		Expiry:       r.tokenExpiry(tok, now),
 		TokenIssued:  now,
 	}
 	if next.RefreshToken == "" {
@@ -146,11 +146,11 @@ func (r *RP) refresh(ctx context.Context, rec *session.Session) (*session.Sessio
 		if err != nil {
 			return nil, fmt.Errorf("%w: refreshed ID token: %w", ErrIdentityChanged, err)
 		}
-		if err := sameIdentity(rec.Claims, idt.raw); err != nil {
+		if err := sameIdentity([]byte(rec.ClaimsJSON), idt.raw); err != nil {
 			return nil, err
 		}
 		next.IDToken = rawID
-		next.Claims = idt.raw
+		next.ClaimsJSON = string(idt.raw)
 		if idt.claims.SID != "" {
 			next.SID = idt.claims.SID
 		}
@@ -170,7 +170,7 @@ func applyTokens(rec, next *session.Session) *session.Session {
 	out.TokenIssued = next.TokenIssued
 	if next.IDToken != "" {
 		out.IDToken = next.IDToken
-		out.Claims = next.Claims
+		out.ClaimsJSON = next.ClaimsJSON
 	}
 	if next.SID != "" {
 		out.SID = next.SID

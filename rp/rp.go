@@ -392,7 +392,7 @@ func (r *RP) providerCtx(ctx context.Context) context.Context {
 func (r *RP) metadata(ctx context.Context) (*discovery.Metadata, error) {
 	md, err := r.provider.Metadata(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: discovery: %w", ErrProviderUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
 	return md, nil
 }

@@ -56,12 +56,12 @@ func (s *Session) HasRefreshToken() bool { return s.rec.RefreshToken != "" }
 
 // IDTokenClaimsJSON returns the verified ID token's claim set as JSON.
 func (s *Session) IDTokenClaimsJSON() json.RawMessage {
-	return json.RawMessage(s.rec.Claims)
+	return json.RawMessage(s.rec.ClaimsJSON)
 }
 
 // IDTokenClaims decodes the verified ID token's claims into v.
 func (s *Session) IDTokenClaims(v any) error {
-	return json.Unmarshal(s.rec.Claims, v)
+	return json.Unmarshal([]byte(s.rec.ClaimsJSON), v)
 }
 
 // CSRFToken returns the token a state-changing form of this session (such

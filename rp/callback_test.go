@@ -1,0 +1,301 @@
+package rp_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidcrp/oidcrp/rp/rptest"
+)
+
+// callbackStatus follows a callback URL and reports the status, body and
+// whether a session resulted.
+func (b *browser) callback(u *url.URL) (int, string) {
+	b.t.Helper()
+	resp, err := b.noRedirect().Get(u.String())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := new(strings.Builder)
+	_, _ = copyN(buf, resp)
+	return resp.StatusCode, buf.String()
+}
+
+func (b *browser) loggedIn() bool {
+	status, body, _ := b.get("/public")
+	return status == 200 && body == "user alice"
+}
+
+func TestCallbackReplayAndForgery(t *testing.T) {
+	e := newEnv(t, envOption{})
+
+	t.Run("replayed callback", func(t *testing.T) {
+		b := e.browser()
+		cb := b.startLogin("/login")
+		if status, _ := b.callback(cb); status != http.StatusSeeOther {
+			t.Fatalf("first callback: %d", status)
+		}
+		tokens := e.op.Count("token")
+		// The back button, a bookmark, or an attacker holding the old flow cookie.
+		status, body := b.callback(cb)
+		if status != http.StatusBadRequest || !strings.Contains(body, "Log in again") {
+			t.Errorf("replay: %d %q", status, body)
+		}
+		if e.op.Count("token") != tokens {
+			t.Error("replayed callback reached the token endpoint")
+		}
+	})
+
+	t.Run("replay with a saved flow cookie", func(t *testing.T) {
+		b := e.browser()
+		cb := b.startLogin("/login")
+		saved := b.cookies()
+		if status, _ := b.callback(cb); status != http.StatusSeeOther {
+			t.Fatalf("first callback: %d", status)
+		}
+		thief := e.browser()
+		u, _ := url.Parse(e.app.URL)
+		thief.c.Jar.SetCookies(u, saved)
+		tokens := e.op.Count("token")
+		if status, _ := thief.callback(cb); status != http.StatusBadRequest {
+			t.Errorf("replay with copied cookies: %d", status)
+		}
+		if e.op.Count("token") != tokens {
+			t.Error("replay reached the token endpoint")
+		}
+	})
+
+	t.Run("login CSRF: callback in another browser", func(t *testing.T) {
+		attacker := e.browser()
+		cb := attacker.startLogin("/login")
+		victim := e.browser()
+		tokens := e.op.Count("token")
+		if status, _ := victim.callback(cb); status != http.StatusBadRequest {
+			t.Errorf("foreign callback: %d", status)
+		}
+		if victim.loggedIn() || e.op.Count("token") != tokens {
+			t.Error("victim got logged in to the attacker's account")
+		}
+	})
+
+	t.Run("state from another flow", func(t *testing.T) {
+		b := e.browser()
+		one := b.startLogin("/login")
+		two := b.startLogin("/login")
+		q := one.Query()
+		q.Set("state", two.Query().Get("state")[:20]+one.Query().Get("state")[20:])
+		one.RawQuery = q.Encode()
+		if status, _ := b.callback(one); status != http.StatusBadRequest {
+			t.Errorf("spliced state: %d", status)
+		}
+	})
+
+	t.Run("missing state", func(t *testing.T) {
+		b := e.browser()
+		cb := b.startLogin("/login")
+		q := cb.Query()
+		q.Del("state")
+		cb.RawQuery = q.Encode()
+		if status, _ := b.callback(cb); status != http.StatusBadRequest {
+			t.Errorf("no state: %d", status)
+		}
+	})
+
+	t.Run("tampered flow cookie", func(t *testing.T) {
+		b := e.browser()
+		cb := b.startLogin("/login")
+		u, _ := url.Parse(e.app.URL)
+		for _, c := range b.cookies() {
+			if strings.HasPrefix(c.Name, "oidcrp_flow_") {
+				v := []byte(c.Value)
+				v[len(v)/2] ^= 1
+				if v[len(v)/2] == c.Value[len(v)/2] {
+					v[len(v)/2] = 'A'
+				}
+				b.c.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: string(v), Path: "/"}})
+			}
+		}
+		if status, _ := b.callback(cb); status != http.StatusBadRequest {
+			t.Errorf("tampered cookie: %d", status)
+		}
+	})
+
+	t.Run("expired flow", func(t *testing.T) {
+		b := e.browser()
+		cb := b.startLogin("/login")
+		e.clock.Advance(11 * time.Minute)
+		defer e.clock.Advance(-11 * time.Minute)
+		if status, _ := b.callback(cb); status != http.StatusBadRequest {
+			t.Errorf("expired flow: %d", status)
+		}
+	})
+
+	t.Run("no code", func(t *testing.T) {
+		b := e.browser()
+		cb := b.startLogin("/login")
+		q := cb.Query()
+		q.Del("code")
+		cb.RawQuery = q.Encode()
+		if status, _ := b.callback(cb); status != http.StatusBadRequest {
+			t.Errorf("no code: %d", status)
+		}
+	})
+
+	t.Run("injected code", func(t *testing.T) {
+		b := e.browser()
+		cb := b.startLogin("/login")
+		q := cb.Query()
+		q.Set("code", "attacker-code")
+		cb.RawQuery = q.Encode()
+		if status, _ := b.callback(cb); status != http.StatusBadRequest {
+			t.Errorf("injected code: %d", status)
+		}
+		if b.loggedIn() {
+			t.Error("logged in with an injected code")
+		}
+	})
+}
+
+func TestCallbackProviderError(t *testing.T) {
+	e := newEnv(t, envOption{})
+	b := e.browser()
+	cb := b.startLogin("/login")
+	q := url.Values{"state": {cb.Query().Get("state")}, "error": {"access_denied"}, "error_description": {`<script>alert("x")</script>`}}
+	cb.RawQuery = q.Encode()
+	status, body := b.callback(cb)
+	if status != http.StatusForbidden {
+		t.Errorf("access_denied: %d", status)
+	}
+	if strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
+		t.Errorf("provider text not escaped: %s", body)
+	}
+}
+
+func TestCallbackIssuerParameter(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  []rptest.Option
+		mis   rptest.Misbehaviour
+		strip bool
+		want  int
+	}{
+		{"iss sent and right", []rptest.Option{rptest.WithISSParameter()}, rptest.Misbehaviour{}, false, http.StatusSeeOther},
+		{"iss wrong (mix-up)", []rptest.Option{rptest.WithISSParameter()}, rptest.Misbehaviour{WrongISSParam: true}, false, http.StatusBadRequest},
+		{"iss wrong, not advertised", nil, rptest.Misbehaviour{WrongISSParam: true}, false, http.StatusBadRequest},
+		{"iss advertised but missing", []rptest.Option{rptest.WithISSParameter()}, rptest.Misbehaviour{}, true, http.StatusBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOption{provider: tc.opts})
+			e.op.SetMisbehaviour(tc.mis)
+			b := e.browser()
+			cb := b.startLogin("/login")
+			if tc.strip {
+				q := cb.Query()
+				q.Del("iss")
+				cb.RawQuery = q.Encode()
+			}
+			tokens := e.op.Count("token")
+			status, _ := b.callback(cb)
+			if status != tc.want {
+				t.Errorf("status %d, want %d", status, tc.want)
+			}
+			if tc.want != http.StatusSeeOther && e.op.Count("token") != tokens {
+				t.Error("code exchanged despite the issuer mismatch")
+			}
+		})
+	}
+}
+
+func TestCallbackRejectsBadIDTokens(t *testing.T) {
+	tests := []struct {
+		name string
+		mis  rptest.Misbehaviour
+	}{
+		{"wrong issuer", rptest.Misbehaviour{WrongIssuer: true}},
+		{"wrong audience", rptest.Misbehaviour{WrongAudience: true}},
+		{"wrong nonce", rptest.Misbehaviour{WrongNonce: true}},
+		{"expired", rptest.Misbehaviour{ExpiredIDToken: true}},
+		{"iat in the future", rptest.Misbehaviour{FutureIAT: true}},
+		{"no sub", rptest.Misbehaviour{MissingSub: true}},
+		{"bad signature", rptest.Misbehaviour{BadSignature: true}},
+		{"unknown kid", rptest.Misbehaviour{UnknownKID: true}},
+		{"alg none", rptest.Misbehaviour{AlgNone: true}},
+		{"wrong at_hash", rptest.Misbehaviour{WrongAtHash: true}},
+		{"extra audience without azp", rptest.Misbehaviour{ExtraAudienceNoAzp: true}},
+		{"wrong azp", rptest.Misbehaviour{WrongAzp: true}},
+		{"token endpoint error", rptest.Misbehaviour{TokenStatus: http.StatusBadRequest}},
+		{"oversize token response", rptest.Misbehaviour{OversizeBody: "token"}},
+	}
+	e := newEnv(t, envOption{})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.op.SetMisbehaviour(tc.mis)
+			defer e.op.SetMisbehaviour(rptest.Misbehaviour{})
+			b := e.browser()
+			cb := b.startLogin("/login")
+			status, body := b.callback(cb)
+			if status < 400 || status >= 600 {
+				t.Errorf("status %d, want an error", status)
+			}
+			if status == 500 {
+				t.Errorf("bare 500: %s", body)
+			}
+			e.op.SetMisbehaviour(rptest.Misbehaviour{})
+			if b.loggedIn() {
+				t.Error("a session was created")
+			}
+		})
+	}
+	t.Run("at_hash is optional", func(t *testing.T) {
+		e.op.SetMisbehaviour(rptest.Misbehaviour{MissingAtHash: true})
+		defer e.op.SetMisbehaviour(rptest.Misbehaviour{})
+		b := e.browser()
+		if status, _ := b.callback(b.startLogin("/login")); status != http.StatusSeeOther {
+			t.Errorf("status %d", status)
+		}
+	})
+}
+
+func TestCallbackMaxAge(t *testing.T) {
+	e := newEnv(t, envOption{})
+	b := e.browser()
+	b.login() // the provider's login session starts now
+	e.clock.Advance(2 * time.Hour)
+	cb := b.startLogin("/login-maxage")
+	if got := e.op.LastAuthorizeRequest().Get("max_age"); got != "3600" {
+		t.Fatalf("max_age sent = %q", got)
+	}
+	// The provider honours max_age by authenticating again, so auth_time is
+	// fresh and the login succeeds; stale auth_time values are refused in
+	// TestVerifyIDToken.
+	if status, _ := b.callback(cb); status != http.StatusSeeOther {
+		t.Errorf("status %d", status)
+	}
+}
+
+func TestNewSessionOnLogin(t *testing.T) {
+	// Logging in again replaces the session ID (no fixation) and the old
+	// session cookie stops working.
+	e := newEnv(t, envOption{})
+	b := e.browser()
+	b.login()
+	old := b.cookie("oidcrp_session")
+	if old == nil {
+		t.Fatal("no session cookie")
+	}
+	b.login()
+	fresh := b.cookie("oidcrp_session")
+	if fresh == nil || fresh.Value == old.Value {
+		t.Fatal("session cookie not replaced on login")
+	}
+	thief := e.browser()
+	u, _ := url.Parse(e.app.URL)
+	thief.c.Jar.SetCookies(u, []*http.Cookie{{Name: old.Name, Value: old.Value, Path: "/"}})
+	if thief.loggedIn() {
+		t.Error("the replaced session's cookie still works")
+	}
+}
