@@ -1,0 +1,272 @@
+// Package app is the oidcrp reference application, importable so that
+// tests and the quickstart demo can run it in-process; cmd main.go only
+// reads the environment and serves it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/oidcrp/oidcrp/rp"
+	"github.com/oidcrp/oidcrp/rp/session"
+)
+
+// Config is the application's configuration, read from the environment.
+type Config struct {
+	// ListenAddr is LISTEN_ADDR, where to listen.
+	ListenAddr string
+	// Issuer is OIDC_ISSUER.
+	Issuer string
+	// ClientID and ClientSecret are OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.
+	ClientID, ClientSecret string
+	// RedirectURL is OIDC_REDIRECT_URL.
+	RedirectURL string
+	// Scopes is OIDC_SCOPES, split on spaces.
+	Scopes []string
+	// SessionStore is SESSION_STORE: cookie or file.
+	SessionStore string
+	// SessionDir is SESSION_DIR, the file store's directory.
+	SessionDir string
+	// SessionKeys is SESSION_KEYS, split on commas.
+	SessionKeys [][]byte
+	// RandomKey reports that SESSION_KEYS was empty and a random key is
+	// used.
+	RandomKey bool
+}
+
+// LoadConfig reads and checks the configuration from getenv.
+func LoadConfig(getenv func(string) string) (*Config, error) {
+	c := &Config{
+		ListenAddr:   or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		Issuer:       getenv("OIDC_ISSUER"),
+		ClientID:     getenv("OIDC_CLIENT_ID"),
+		ClientSecret: getenv("OIDC_CLIENT_SECRET"),
+		RedirectURL:  getenv("OIDC_REDIRECT_URL"),
+		Scopes:       strings.Fields(or(getenv("OIDC_SCOPES"), "openid profile email offline_access")),
+		SessionStore: or(getenv("SESSION_STORE"), "cookie"),
+		SessionDir:   or(getenv("SESSION_DIR"), "./sessions"),
+	}
+	if c.Issuer == "" {
+		return nil, errors.New("OIDC_ISSUER is required")
+	}
+	if c.ClientID == "" {
+		return nil, errors.New("OIDC_CLIENT_ID is required")
+	}
+	if c.RedirectURL == "" {
+		c.RedirectURL = "http://" + c.ListenAddr + "/callback"
+	}
+	switch c.SessionStore {
+	case "cookie", "file":
+	default:
+		return nil, fmt.Errorf("SESSION_STORE=%q: want cookie or file", c.SessionStore)
+	}
+	if keys := getenv("SESSION_KEYS"); keys != "" {
+		for i, k := range strings.Split(keys, ",") {
+			k = strings.TrimSpace(k)
+			if len(k) < 32 {
+				return nil, fmt.Errorf("SESSION_KEYS: key %d has %d characters; each needs at least 32", i+1, len(k))
+			}
+			c.SessionKeys = append(c.SessionKeys, []byte(k))
+		}
+	} else {
+		b := make([]byte, 32)
+		rand.Read(b)
+		c.SessionKeys = [][]byte{[]byte(base64.RawURLEncoding.EncodeToString(b))}
+		c.RandomKey = true
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// App is the reference application.
+type App struct {
+	auth *rp.RP
+	log  *slog.Logger
+}
+
+// RP returns the application's relying party.
+func (a *App) RP() *rp.RP { return a.auth }
+
+// Close stops the relying party's background work.
+func (a *App) Close() error { return a.auth.Close() }
+
+// New builds the relying party and the application's routes.
+func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handler, error) {
+	rc := rp.Config{
+		Issuer:         c.Issuer,
+		ClientID:       c.ClientID,
+		ClientSecret:   c.ClientSecret,
+		RedirectURL:    c.RedirectURL,
+		Scopes:         c.Scopes,
+		SessionKeys:    c.SessionKeys,
+		PostLogoutPath: "/logout/done",
+		Logger:         logger,
+	}
+	if c.SessionStore == "file" {
+		codec, err := session.NewCodec(c.SessionKeys...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("SESSION_KEYS: %w", err)
+		}
+		fs, err := session.NewFileStore(c.SessionDir, codec, session.FileOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("file session store: %w", err)
+		}
+		rc.Store = session.NewServerStore(fs, session.CookieOptions{Secure: strings.HasPrefix(c.RedirectURL, "https:")})
+	}
+	auth, err := rp.New(ctx, rc)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &App{auth: auth, log: logger}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", auth.LoadSession(http.HandlerFunc(a.home)))
+	mux.Handle("GET /login", auth.LoginHandler())
+	mux.Handle("GET /callback", auth.CallbackHandler())
+	mux.Handle("POST /logout", auth.LogoutHandler())
+	mux.HandleFunc("GET /logout/done", a.loggedOut)
+	mux.Handle("GET /me", auth.RequireAuth(http.HandlerFunc(a.me)))
+	mux.Handle("GET /api/whoami", auth.RequireAuth(http.HandlerFunc(a.whoami)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !auth.Ready() {
+			http.Error(w, "provider discovery has not succeeded yet", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	return a, securityHeaders(mux), nil
+}
+
+// Run serves the application until ctx ends.
+func Run(ctx context.Context, getenv func(string) string, logger *slog.Logger) error {
+	c, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if c.RandomKey {
+		logger.Warn("SESSION_KEYS is not set: sessions use a random key and end when the process restarts")
+	}
+	a, h, err := New(ctx, c, logger)
+	if err != nil {
+		return err
+	}
+	defer a.auth.Close()
+	ln, err := net.Listen("tcp", c.ListenAddr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	logger.Info("webapp listening", "url", "http://"+ln.Addr().String()+"/", "issuer", c.Issuer)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// securityHeaders adds headers every page of the application carries.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}
+
+var homePage = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>oidcrp reference app</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.5rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}
+dd{margin:0;word-break:break-all}button,.button{font:inherit;padding:.5rem 1rem;border-radius:.3rem;border:1px solid #0b5cad;background:#0b5cad;color:#fff;text-decoration:none;cursor:pointer}</style></head>
+<body><h1>oidcrp reference app</h1>
+{{if .}}<p id="greeting">You are logged in as <strong>{{.Name}}</strong>.</p>
+<dl><dt>Subject</dt><dd id="sub">{{.Subject}}</dd>{{if .Email}}<dt>Email</dt><dd id="email">{{.Email}}</dd>{{end}}
+<dt>Session</dt><dd>{{.SID}}</dd><dt>Access token expires</dt><dd>{{.Expiry}}</dd></dl>
+<p><a href="/me">Your session as JSON</a></p>
+<form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit" id="logout">Log out</button></form>
+{{else}}<p>You are not logged in.</p><p><a class="button" id="login" href="/login?return_to=/">Log in</a></p>{{end}}
+</body></html>
+`))
+
+type homeData struct {
+	Name, Subject, Email, SID, Expiry, CSRF string
+}
+
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	s, ok := rp.SessionFrom(r.Context())
+	if !ok {
+		homePage.Execute(w, nil)
+		return
+	}
+	var c struct {
+		Name              string `json:"name"`
+		Email             string `json:"email"`
+		PreferredUsername string `json:"preferred_username"`
+	}
+	s.IDTokenClaims(&c)
+	name := or(c.Name, or(c.PreferredUsername, s.Subject()))
+	d := homeData{Name: name, Subject: s.Subject(), Email: c.Email, SID: or(s.SID(), "—"), CSRF: s.CSRFToken(), Expiry: "—"}
+	if t := s.AccessTokenExpiry(); !t.IsZero() {
+		d.Expiry = t.UTC().Format(time.RFC3339)
+	}
+	homePage.Execute(w, d)
+}
+
+func (a *App) loggedOut(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	io.WriteString(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Logged out</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto"><h1>You are logged out</h1><p><a href="/">Start page</a></p></body></html>`)
+}
+
+func (a *App) me(w http.ResponseWriter, r *http.Request) {
+	s, _ := rp.SessionFrom(r.Context())
+	out := map[string]any{
+		"sub":             s.Subject(),
+		"sid":             s.SID(),
+		"iss":             s.Issuer(),
+		"id_token_claims": s.IDTokenClaimsJSON(),
+		"logged_in_at":    s.CreatedAt().UTC().Format(time.RFC3339),
+	}
+	if t := s.AccessTokenExpiry(); !t.IsZero() {
+		out["access_token_expiry"] = t.UTC().Format(time.RFC3339)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *App) whoami(w http.ResponseWriter, r *http.Request) {
+	s, _ := rp.SessionFrom(r.Context())
+	writeJSON(w, http.StatusOK, map[string]string{"sub": s.Subject()})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
