@@ -155,7 +155,6 @@ func (r *RP) revokeID(ctx context.Context, s *session.Session) {
 	}
 }
 
-
 // tokenExpiry returns when tok's access token expires by the RP's clock:
 // from expires_in (RFC 6749 §5.1) rather than x/oauth2's wall-clock
 // Expiry, so that an injected clock governs refresh.

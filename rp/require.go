@@ -125,7 +125,14 @@ func (r *RP) revoked(ctx context.Context, s *session.Session) (bool, error) {
 	if _, ok, err := r.revocations.RevokedAt(ctx, s.ID); ok || err != nil {
 		return ok, err
 	}
-	return false, nil
+	if s.SID != "" {
+		at, ok, err := r.revocations.RevokedAt(ctx, sidKey(s.Issuer, s.SID))
+		if err != nil || (ok && !s.CreatedAt.After(at)) {
+			return ok, err
+		}
+	}
+	at, ok, err := r.revocations.RevokedAt(ctx, subKey(s.Issuer, s.Subject))
+	return ok && !s.CreatedAt.After(at), err
 }
 
 // end clears a session from the store and the browser and revokes its ID.

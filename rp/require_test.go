@@ -116,7 +116,7 @@ func TestLogout(t *testing.T) {
 	})
 	t.Run("logout", func(t *testing.T) {
 		resp := post(b, url.Values{"csrf_token": {csrf}}, e.app.URL)
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), e.op.Issuer()+"/oauth2/sessions/logout?") {
 			t.Errorf("logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		if b.loggedIn() {

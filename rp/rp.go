@@ -17,6 +17,7 @@ import (
 
 	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/logout"
 	"github.com/oidcrp/oidcrp/rp/session"
 )
 
@@ -105,8 +106,24 @@ type Config struct {
 	LogoutPath string
 	// PostLoginPath is where a login without return_to lands. Default: "/".
 	PostLoginPath string
-	// PostLogoutPath is where a logout lands. Default: "/".
-	PostLogoutPath string
+	// PostLogoutRedirectURL is the absolute URL, registered at the provider
+	// as a post_logout_redirect_uri, where the browser lands after logout;
+	// [RP.Routes] mounts [RP.LogoutDoneHandler] at its path. Default: the
+	// RedirectURL's origin with path "/logout/done".
+	PostLogoutRedirectURL string
+	// BackchannelLogoutPath is where [RP.Routes] mounts
+	// [RP.BackchannelLogoutHandler]. Default: "/backchannel-logout".
+	BackchannelLogoutPath string
+	// FrontchannelLogoutPath is where [RP.Routes] mounts
+	// [RP.FrontchannelLogoutHandler]. Default: "/frontchannel-logout".
+	FrontchannelLogoutPath string
+	// LogoutTokenMaxAge is how old the iat of a back-channel logout token
+	// without exp may be (Ory Hydra sends no exp). Default: 2 minutes.
+	LogoutTokenMaxAge time.Duration
+	// StrictLogoutTokens rejects back-channel logout tokens without exp or
+	// without the explicit type logout+jwt, as Back-Channel Logout 1.0
+	// recommends; Ory Hydra v2.3.0's tokens then fail.
+	StrictLogoutTokens bool
 
 	// HTTPClient makes every call to the provider. Default: a client with a
 	// 10-second timeout and 1 MiB response limit.
@@ -142,7 +159,10 @@ type RP struct {
 	redirect     *url.URL
 	secure       bool
 	callbackPath string
+	postLogout   *url.URL
 	csrfKey      []byte
+
+	logoutVerifier *logout.Verifier
 
 	refreshes singleflight.Group
 	replaced  *replacedTokens
@@ -182,6 +202,17 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		return nil, fmt.Errorf("rp: RedirectURL %q must not have a fragment", cfg.RedirectURL)
 	}
 	r.secure = r.redirect.Scheme == "https"
+	if cfg.PostLogoutRedirectURL == "" {
+		r.postLogout = &url.URL{Scheme: r.redirect.Scheme, Host: r.redirect.Host, Path: "/logout/done"}
+	} else {
+		r.postLogout, err = url.Parse(cfg.PostLogoutRedirectURL)
+		if err != nil || r.postLogout.Scheme != r.redirect.Scheme || r.postLogout.Host != r.redirect.Host || r.postLogout.Fragment != "" {
+			return nil, fmt.Errorf("rp: PostLogoutRedirectURL %q must be an absolute URL on the RedirectURL's origin", cfg.PostLogoutRedirectURL)
+		}
+		if r.postLogout.Path == "" {
+			r.postLogout.Path = "/"
+		}
+	}
 	r.callbackPath = r.redirect.EscapedPath()
 	if r.callbackPath == "" {
 		r.callbackPath = "/"
@@ -224,6 +255,21 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 			return nil, fmt.Errorf("rp: %w", err)
 		}
 		r.ownsProvider = true
+	}
+	r.logoutVerifier, err = logout.NewVerifier(logout.VerifierConfig{
+		Provider:            r.provider,
+		ClientID:            cfg.ClientID,
+		TrustedAudiences:    cfg.TrustedAudiences,
+		ReplayCache:         r.replay,
+		MaxAge:              cfg.LogoutTokenMaxAge,
+		ClockSkew:           cfg.ClockSkew,
+		RequireExp:          cfg.StrictLogoutTokens,
+		RequireExplicitType: cfg.StrictLogoutTokens,
+		Now:                 cfg.Now,
+	})
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("rp: %w", err)
 	}
 	return r, nil
 }
@@ -269,8 +315,10 @@ func fillDefaults(cfg *Config) error {
 	setDefault(&cfg.LoginPath, "/login")
 	setDefault(&cfg.LogoutPath, "/logout")
 	setDefault(&cfg.PostLoginPath, "/")
-	setDefault(&cfg.PostLogoutPath, "/")
-	for name, p := range map[string]string{"LoginPath": cfg.LoginPath, "LogoutPath": cfg.LogoutPath, "PostLoginPath": cfg.PostLoginPath, "PostLogoutPath": cfg.PostLogoutPath} {
+	setDefault(&cfg.BackchannelLogoutPath, "/backchannel-logout")
+	setDefault(&cfg.FrontchannelLogoutPath, "/frontchannel-logout")
+	for name, p := range map[string]string{"LoginPath": cfg.LoginPath, "LogoutPath": cfg.LogoutPath, "PostLoginPath": cfg.PostLoginPath,
+		"BackchannelLogoutPath": cfg.BackchannelLogoutPath, "FrontchannelLogoutPath": cfg.FrontchannelLogoutPath} {
 		if _, ok := cleanReturnTo(p); !ok {
 			return fmt.Errorf("rp: %s %q must be a path on this site", name, p)
 		}
@@ -292,6 +340,9 @@ func fillDefaults(cfg *Config) error {
 	}
 	if cfg.RefreshMargin <= 0 {
 		cfg.RefreshMargin = time.Minute
+	}
+	if cfg.LogoutTokenMaxAge <= 0 {
+		cfg.LogoutTokenMaxAge = 2 * time.Minute
 	}
 	if cfg.ClockSkew <= 0 {
 		cfg.ClockSkew = time.Minute
@@ -333,15 +384,24 @@ func (r *RP) Close() error {
 	return nil
 }
 
-// Routes returns a handler serving LoginPath, the RedirectURL's path and
-// LogoutPath, for mounting next to the application's own routes.
+// Routes returns a handler serving LoginPath, the RedirectURL's path,
+// LogoutPath, the PostLogoutRedirectURL's path, BackchannelLogoutPath and
+// FrontchannelLogoutPath, for mounting next to the application's own
+// routes.
 func (r *RP) Routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(r.cfg.LoginPath, r.LoginHandler())
 	mux.Handle(r.callbackPath, r.CallbackHandler())
 	mux.Handle(r.cfg.LogoutPath, r.LogoutHandler())
+	mux.Handle(r.postLogout.Path, r.LogoutDoneHandler(nil))
+	mux.Handle(r.cfg.BackchannelLogoutPath, r.BackchannelLogoutHandler())
+	mux.Handle(r.cfg.FrontchannelLogoutPath, r.FrontchannelLogoutHandler())
 	return mux
 }
+
+// PostLogoutRedirectURL returns the URL to register at the provider as
+// post_logout_redirect_uri.
+func (r *RP) PostLogoutRedirectURL() string { return r.postLogout.String() }
 
 // oauth2Config builds the x/oauth2 configuration from current metadata.
 func (r *RP) oauth2Config(md *discovery.Metadata) *oauth2.Config {

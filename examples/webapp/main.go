@@ -15,7 +15,8 @@
 //
 // Routes: GET / (public), GET /login, GET /callback, GET /me and
 // GET /api/whoami (protected), POST /logout, GET /logout/done,
-// GET /healthz, GET /readyz.
+// POST /backchannel-logout, GET /frontchannel-logout, GET /healthz,
+// GET /readyz.
 package main
 
 import (

@@ -116,7 +116,6 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		RedirectURL:    c.RedirectURL,
 		Scopes:         c.Scopes,
 		SessionKeys:    c.SessionKeys,
-		PostLogoutPath: "/logout/done",
 		Logger:         logger,
 	}
 	if c.SessionStore == "file" {
@@ -140,7 +139,9 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 	mux.Handle("GET /login", auth.LoginHandler())
 	mux.Handle("GET /callback", auth.CallbackHandler())
 	mux.Handle("POST /logout", auth.LogoutHandler())
-	mux.HandleFunc("GET /logout/done", a.loggedOut)
+	mux.Handle("GET /logout/done", auth.LogoutDoneHandler(http.HandlerFunc(a.loggedOut)))
+	mux.Handle("POST /backchannel-logout", auth.BackchannelLogoutHandler())
+	mux.Handle("GET /frontchannel-logout", auth.FrontchannelLogoutHandler())
 	mux.Handle("GET /me", auth.RequireAuth(http.HandlerFunc(a.me)))
 	mux.Handle("GET /api/whoami", auth.RequireAuth(http.HandlerFunc(a.whoami)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
@@ -229,7 +230,9 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		Email             string `json:"email"`
 		PreferredUsername string `json:"preferred_username"`
 	}
-	s.IDTokenClaims(&c)
+	if err := s.IDTokenClaims(&c); err != nil {
+		a.log.Warn("webapp: decode ID token claims", "err", err)
+	}
 	name := or(c.Name, or(c.PreferredUsername, s.Subject()))
 	d := homeData{Name: name, Subject: s.Subject(), Email: c.Email, SID: or(s.SID(), "—"), CSRF: s.CSRFToken(), Expiry: "—"}
 	if t := s.AccessTokenExpiry(); !t.IsZero() {
@@ -238,10 +241,19 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	homePage.Execute(w, d)
 }
 
+var loggedOutPage = template.Must(template.New("out").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Logged out</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem">
+{{if .}}<h1 id="logged-out">You are logged out</h1><p>Your session here and at the identity provider has ended.</p>
+{{else}}<h1>Logout</h1><p>There is nothing to do here.</p>{{end}}<p><a href="/">Start page</a></p></body></html>
+`))
+
+// loggedOut is the post-logout page; it confirms the logout only when the
+// logout's state matched (see rp.LogoutConfirmed).
 func (a *App) loggedOut(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	io.WriteString(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Logged out</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto"><h1>You are logged out</h1><p><a href="/">Start page</a></p></body></html>`)
+	loggedOutPage.Execute(w, rp.LogoutConfirmed(r.Context()))
 }
 
 func (a *App) me(w http.ResponseWriter, r *http.Request) {
