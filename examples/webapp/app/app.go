@@ -110,13 +110,13 @@ func (a *App) Close() error { return a.auth.Close() }
 // New builds the relying party and the application's routes.
 func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handler, error) {
 	rc := rp.Config{
-		Issuer:         c.Issuer,
-		ClientID:       c.ClientID,
-		ClientSecret:   c.ClientSecret,
-		RedirectURL:    c.RedirectURL,
-		Scopes:         c.Scopes,
-		SessionKeys:    c.SessionKeys,
-		Logger:         logger,
+		Issuer:       c.Issuer,
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		RedirectURL:  c.RedirectURL,
+		Scopes:       c.Scopes,
+		SessionKeys:  c.SessionKeys,
+		Logger:       logger,
 	}
 	if c.SessionStore == "file" {
 		codec, err := session.NewCodec(c.SessionKeys...)

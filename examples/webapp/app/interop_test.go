@@ -53,13 +53,17 @@ func startHydraApp(t *testing.T, opt hydra.Options, env map[string]string) *hydr
 	base := "http://" + ln.Addr().String()
 	ctx := t.Context()
 	client, err := hs.CreateClient(ctx, map[string]any{
-		"client_name":                "oidcrp interop",
-		"redirect_uris":              []string{base + "/callback"},
-		"post_logout_redirect_uris":  []string{base + "/logout/done"},
-		"grant_types":                []string{"authorization_code", "refresh_token"},
-		"response_types":             []string{"code"},
-		"scope":                      "openid offline_access profile email",
-		"token_endpoint_auth_method": "client_secret_basic",
+		"client_name":                          "oidcrp interop",
+		"redirect_uris":                        []string{base + "/callback"},
+		"post_logout_redirect_uris":            []string{base + "/logout/done"},
+		"backchannel_logout_uri":               base + "/backchannel-logout",
+		"frontchannel_logout_uri":              base + "/frontchannel-logout",
+		"backchannel_logout_session_required":  true,
+		"frontchannel_logout_session_required": true,
+		"grant_types":                          []string{"authorization_code", "refresh_token"},
+		"response_types":                       []string{"code"},
+		"scope":                                "openid offline_access profile email",
+		"token_endpoint_auth_method":           "client_secret_basic",
 	})
 	if err != nil {
 		t.Fatalf("create client: %v", err)
