@@ -37,6 +37,8 @@ type Config struct {
 	// timeout that reads at most 1 MiB per response (httpx.Default).
 	HTTPClient *http.Client
 	// MaxBody bounds the response body read, in bytes. Zero means 1 MiB.
+	// The default HTTPClient caps bodies at 1 MiB as well, so a larger
+	// MaxBody needs a client of its own (httpx.NewClient).
 	MaxBody int64
 	// Now is the clock that checks a signed response's "exp". Nil means
 	// time.Now.
