@@ -224,12 +224,17 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 
 	r.store = cfg.Store
 	if r.store == nil {
-		r.store = session.NewCookieStore(r.codec, session.CookieOptions{
+		opt := session.CookieOptions{
 			Name:        cfg.CookieName,
 			Secure:      r.secure,
 			MaxAge:      cfg.SessionMaxAge,
 			IDTokenPath: cfg.LogoutPath,
-		})
+			Now:         cfg.Now,
+		}
+		if err := opt.Validate(); err != nil {
+			return nil, fmt.Errorf("rp: cookie: %w", err)
+		}
+		r.store = session.NewCookieStore(r.codec, opt)
 	}
 	r.revocations = cfg.Revocations
 	if r.revocations == nil {
