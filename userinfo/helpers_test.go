@@ -29,7 +29,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 var testClient = rptest.Client{ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect}}
 
 // newDiscovery returns a discovery.Provider for issuer, closed when t ends.
-func newDiscovery(t *testing.T, issuer string) *discovery.Provider {
+func newDiscovery(t testing.TB, issuer string) *discovery.Provider {
 	t.Helper()
 	p, err := discovery.New(discovery.Config{Issuer: issuer, Logger: quiet})
 	if err != nil {
@@ -99,7 +99,7 @@ type responder func(op *rptest.Provider, w http.ResponseWriter, r *http.Request)
 
 // newScripted starts the endpoint answering with h; meta may edit the
 // provider's discovery document further.
-func newScripted(t *testing.T, h responder, meta func(map[string]any)) *scripted {
+func newScripted(t testing.TB, h responder, meta func(map[string]any)) *scripted {
 	t.Helper()
 	s := &scripted{}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
