@@ -227,27 +227,11 @@ func newEnsurer(ctx context.Context, opt Options) (*ensurer, func(), error) {
 
 // checkWanted checks the metadata an application asks for.
 func checkWanted(md *Metadata, allowHTTP bool) error {
-	var problems []error
-	check := func(name, v string) {
-		if v == "" {
-			return
-		}
-		if _, err := httpx.CheckURL(name, v, allowHTTP); err != nil {
-			problems = append(problems, err)
-		}
-	}
-	for _, u := range md.RedirectURIs {
-		check("redirect_uri", u)
-	}
-	for _, u := range md.PostLogoutRedirectURIs {
-		check("post_logout_redirect_uri", u)
-	}
-	check("frontchannel_logout_uri", md.FrontchannelLogoutURI)
-	check("backchannel_logout_uri", md.BackchannelLogoutURI)
+	err := md.CheckURIs(allowHTTP)
 	if !usableAuthMethod(md.TokenEndpointAuthMethod) {
-		problems = append(problems, fmt.Errorf("token_endpoint_auth_method %q is not one of client_secret_basic, client_secret_post, none", md.TokenEndpointAuthMethod))
+		err = errors.Join(err, fmt.Errorf("token_endpoint_auth_method %q is not one of client_secret_basic, client_secret_post, none", md.TokenEndpointAuthMethod))
 	}
-	if err := errors.Join(problems...); err != nil {
+	if err != nil {
 		return fmt.Errorf("registration: ensure: metadata: %w", err)
 	}
 	return nil

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oidcrp/oidcrp/internal/hydra"
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/hydra"
 )
 
 // hydraClients lists the client IDs Hydra holds (admin API).

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oidcrp/oidcrp/internal/httpx"
 )
 
 // Metadata is the client metadata an application registers (RFC 7591 §2):
@@ -237,6 +239,37 @@ var responseMembers = map[string]struct{}{
 	"client_secret_expires_at":  {},
 	"registration_access_token": {},
 	"registration_client_uri":   {},
+}
+
+// CheckURIs checks the URIs a relying party registers — redirect_uris,
+// post_logout_redirect_uris, frontchannel_logout_uri and
+// backchannel_logout_uri: each must be an absolute URL without user info
+// or fragment, using https, or http to a loopback host. allowHTTP accepts
+// http for every host and MUST NOT be used in production. The error joins
+// every problem found.
+//
+// It does not check Ory Hydra's rule that each post-logout redirect URI
+// share scheme, host and port with a redirect URI; Hydra answers
+// invalid_client_metadata.
+func (m *Metadata) CheckURIs(allowHTTP bool) error {
+	var problems []error
+	check := func(name, v string) {
+		if v == "" {
+			return
+		}
+		if _, err := httpx.CheckURL(name, v, allowHTTP); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	for _, u := range m.RedirectURIs {
+		check("redirect_uri", u)
+	}
+	for _, u := range m.PostLogoutRedirectURIs {
+		check("post_logout_redirect_uri", u)
+	}
+	check("frontchannel_logout_uri", m.FrontchannelLogoutURI)
+	check("backchannel_logout_uri", m.BackchannelLogoutURI)
+	return errors.Join(problems...)
 }
 
 // metadataJSON has the fields but not the methods of Metadata, so
