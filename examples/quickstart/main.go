@@ -25,6 +25,9 @@ func main() {
 func run(addr string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	// After the first signal, a second one ends the process at once; Hydra
+	// then gets SIGTERM from the kernel because its parent died.
+	context.AfterFunc(ctx, cancel)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	d, err := start(ctx, options{addr: addr, out: os.Stdout, logger: logger})
@@ -42,9 +45,6 @@ func run(addr string) error {
 	case <-ctx.Done():
 	case failure = <-d.failed():
 	}
-	// From here on a second Ctrl-C ends the process at once; Hydra gets
-	// SIGTERM from the kernel when its parent dies.
-	cancel()
 	fmt.Println("\nstopping…")
 	if err := d.stop(); err != nil {
 		failure = errors.Join(failure, fmt.Errorf("stop: %w", err))
