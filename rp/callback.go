@@ -105,6 +105,13 @@ func (r *RP) callback(w http.ResponseWriter, req *http.Request) {
 		LastSeen:     now,
 		TokenIssued:  now,
 	}
+	if r.ui != nil {
+		if info, err := r.fetchUserInfo(ctx, s); err != nil {
+			r.log.Warn("rp: userinfo at login", "sub", s.Subject, "err", err)
+		} else if r.persistUserInfo {
+			s.UserInfoJSON = string(info.Raw)
+		}
+	}
 	if err := r.store.Save(w, req, s); err != nil {
 		r.fail(w, req, fmt.Errorf("%w: save session: %w", ErrSessionStore, err))
 		return

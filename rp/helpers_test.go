@@ -2,6 +2,7 @@ package rp_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -120,6 +121,16 @@ func newEnv(t *testing.T, o envOption) *env {
 			return
 		}
 		io.WriteString(w, "anonymous")
+	})))
+	mux.Handle("/claims", r.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s, _ := rp.SessionFrom(req.Context())
+		claims, err := s.Claims()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		_, has := s.UserInfo()
+		json.NewEncoder(w).Encode(map[string]any{"claims": claims, "userinfo": has})
 	})))
 	mux.Handle("/login-maxage", r.LoginHandler(rp.MaxAge(time.Hour)))
 	mux.Handle("/csrf", r.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

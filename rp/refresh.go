@@ -1,13 +1,11 @@
 package rp
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -207,51 +205,27 @@ func (r *RP) setCooldown(id string, until time.Time) {
 // refresh token (keyed by its SHA-256), so that a request still carrying
 // the old refresh token reuses the new tokens. Bounded in size and age.
 type replacedTokens struct {
-	max int
-	ttl time.Duration
-
-	// mu guards order and items.
-	mu    sync.Mutex
-	order *list.List // of *replacedEntry, oldest first
-	items map[[32]byte]*list.Element
+	ttl   time.Duration
+	cache *lru[[32]byte, replacedEntry]
 }
 
 type replacedEntry struct {
-	key   [32]byte
 	next  *session.Session
 	added time.Time
 }
 
 func newReplacedTokens(max int, ttl time.Duration) *replacedTokens {
-	return &replacedTokens{max: max, ttl: ttl, order: list.New(), items: make(map[[32]byte]*list.Element)}
+	return &replacedTokens{ttl: ttl, cache: newLRU[[32]byte, replacedEntry](max)}
 }
 
 func (c *replacedTokens) get(key [32]byte, now time.Time) (*session.Session, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
-	if !ok {
-		return nil, false
-	}
-	e := el.Value.(*replacedEntry)
-	if now.Sub(e.added) > c.ttl {
-		c.order.Remove(el)
-		delete(c.items, key)
+	e, ok := c.cache.get(key)
+	if !ok || now.Sub(e.added) > c.ttl {
 		return nil, false
 	}
 	return e.next, true
 }
 
 func (c *replacedTokens) put(key [32]byte, next *session.Session, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		c.order.Remove(el)
-	}
-	c.items[key] = c.order.PushBack(&replacedEntry{key: key, next: next, added: now})
-	for c.order.Len() > c.max {
-		oldest := c.order.Front()
-		c.order.Remove(oldest)
-		delete(c.items, oldest.Value.(*replacedEntry).key)
-	}
+	c.cache.put(key, replacedEntry{next: next, added: now})
 }

@@ -73,7 +73,11 @@ func (r *RP) session(w http.ResponseWriter, req *http.Request) (*Session, error)
 	case err != nil:
 		return nil, err
 	}
-	return &Session{rp: r, rec: rec, w: w, req: req}, nil
+	s := &Session{rp: r, rec: rec, w: w, req: req}
+	if r.ui != nil {
+		s.userinfo = r.userInfo(req.Context(), w, req, rec)
+	}
+	return s, nil
 }
 
 // loadValid loads the session record and applies lifetimes and

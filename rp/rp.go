@@ -19,6 +19,7 @@ import (
 	"github.com/oidcrp/oidcrp/internal/httpx"
 	"github.com/oidcrp/oidcrp/logout"
 	"github.com/oidcrp/oidcrp/rp/session"
+	"github.com/oidcrp/oidcrp/userinfo"
 )
 
 // Token endpoint client authentication methods (OpenID Connect Core §9).
@@ -99,6 +100,25 @@ type Config struct {
 	// Core §3.1.3.7 step 3).
 	TrustedAudiences []string
 
+	// UserInfo enriches sessions with the provider's userinfo answer
+	// (OpenID Connect Core §5.3), available through [Session.UserInfo] and
+	// [Session.Claims]. It is fetched right after login and again, on the
+	// next request, once UserInfoTTL has passed or the tokens were
+	// refreshed — never on every request. Answers are cached in-process
+	// (bounded by UserInfoCacheSize), never in the session cookie; a
+	// [session.ServerStore] also keeps the last answer in the record, so
+	// that it survives restarts and provider outages.
+	UserInfo bool
+	// UserInfoTTL is how long a userinfo answer is used. Default: 5 minutes.
+	UserInfoTTL time.Duration
+	// UserInfoCacheSize bounds the in-process userinfo cache. Default:
+	// 10 000 sessions.
+	UserInfoCacheSize int
+	// UserInfoSignedResponseAlg is the client's registered
+	// userinfo_signed_response_alg: when set, only signed userinfo answers
+	// with that algorithm are accepted.
+	UserInfoSignedResponseAlg string
+
 	// LoginPath is where [RP.RequireAuth] sends browsers. Default: "/login".
 	LoginPath string
 	// LogoutPath is where [RP.Routes] mounts [RP.LogoutHandler]. Default:
@@ -166,6 +186,11 @@ type RP struct {
 
 	refreshes singleflight.Group
 	replaced  *replacedTokens
+
+	ui              *userinfo.Client
+	uiCache         *lru[string, userInfoEntry]
+	uiFlight        singleflight.Group
+	persistUserInfo bool
 
 	// mu guards failures.
 	mu sync.Mutex
@@ -261,6 +286,21 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		}
 		r.ownsProvider = true
 	}
+	if cfg.UserInfo {
+		r.ui, err = userinfo.New(userinfo.Config{
+			Provider:          r.provider,
+			ClientID:          cfg.ClientID,
+			SignedResponseAlg: cfg.UserInfoSignedResponseAlg,
+			HTTPClient:        cfg.HTTPClient,
+			Now:               cfg.Now,
+		})
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("rp: %w", err)
+		}
+		r.uiCache = newLRU[string, userInfoEntry](cfg.UserInfoCacheSize)
+		_, r.persistUserInfo = r.store.(*session.ServerStore)
+	}
 	r.logoutVerifier, err = logout.NewVerifier(logout.VerifierConfig{
 		Provider:            r.provider,
 		ClientID:            cfg.ClientID,
@@ -345,6 +385,12 @@ func fillDefaults(cfg *Config) error {
 	}
 	if cfg.RefreshMargin <= 0 {
 		cfg.RefreshMargin = time.Minute
+	}
+	if cfg.UserInfoTTL <= 0 {
+		cfg.UserInfoTTL = 5 * time.Minute
+	}
+	if cfg.UserInfoCacheSize <= 0 {
+		cfg.UserInfoCacheSize = 10000
 	}
 	if cfg.LogoutTokenMaxAge <= 0 {
 		cfg.LogoutTokenMaxAge = 2 * time.Minute

@@ -12,15 +12,17 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/oidcrp/oidcrp/rp/session"
+	"github.com/oidcrp/oidcrp/userinfo"
 )
 
 // Session is the logged-in user's session as handlers see it. It is valid
 // for the request it came with.
 type Session struct {
-	rp  *RP
-	rec *session.Session
-	w   http.ResponseWriter
-	req *http.Request
+	rp       *RP
+	rec      *session.Session
+	userinfo *userinfo.Info
+	w        http.ResponseWriter
+	req      *http.Request
 }
 
 type ctxKey struct{}
