@@ -2,14 +2,19 @@ package registration
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/oidcrp/oidcrp/discovery"
 )
 
 func TestEnsureRegistersWhenNothingIsStored(t *testing.T) {
@@ -678,5 +683,212 @@ func TestEnsureOptions(t *testing.T) {
 	}
 	if env.op.count() != 0 {
 		t.Error("a bad configuration registered a client")
+	}
+}
+
+// hookStore lets a test change what Load returns, by call number.
+type hookStore struct {
+	MemoryStore
+	// mu guards n.
+	mu     sync.Mutex
+	n      int
+	onLoad func(n int, c *Credentials) *Credentials
+}
+
+func (s *hookStore) Load(ctx context.Context) (*Credentials, error) {
+	c, err := s.MemoryStore.Load(ctx)
+	s.mu.Lock()
+	s.n++
+	n := s.n
+	s.mu.Unlock()
+	if err != nil || c == nil || s.onLoad == nil {
+		return c, err
+	}
+	return s.onLoad(n, c), nil
+}
+
+func TestEnsureStartsOverWhenCredentialsChangeUnderIt(t *testing.T) {
+	t.Run("token changes before every step: give up", func(t *testing.T) {
+		env := newEnv(t)
+		hs := &hookStore{}
+		env.store = hs
+		env.mustEnsure(t, wanted())
+		hs.onLoad = func(_ int, c *Credentials) *Credentials {
+			c.RegistrationAccessToken = "ory_at_" + rand.Text() // a writer ignoring the lock
+			return c
+		}
+		_, err := env.ensure(t, wanted())
+		if err == nil || !strings.Contains(err.Error(), "changed 4 times") {
+			t.Fatalf("Ensure = %v, want the give-up error", err)
+		}
+		if env.op.count() != 1 {
+			t.Errorf("registrations = %d", env.op.count())
+		}
+	})
+	t.Run("another replica updates between our read and our update", func(t *testing.T) {
+		env := newEnv(t)
+		hs := &hookStore{}
+		env.store = hs
+		first := env.mustEnsure(t, wanted())
+		start := hs.n
+		var replicaRAT string
+		hs.onLoad = func(n int, c *Credentials) *Credentials {
+			if n == start+2 { // the reload right before our update
+				replicaRAT = env.op.adminRotateRAT(first.ClientID)
+			}
+			if replicaRAT != "" {
+				c.RegistrationAccessToken = replicaRAT
+			}
+			return c
+		}
+		md := wanted()
+		md.ClientName = "renamed"
+		got, err := env.ensure(t, md)
+		if err != nil {
+			t.Fatalf("Ensure = %v", err)
+		}
+		if got.Metadata.ClientName != "renamed" || env.op.count() != 1 {
+			t.Errorf("got %+v, registrations %d", got.Metadata, env.op.count())
+		}
+		// Read with our token, no update with it (the stored one changed),
+		// read again with the replica's token, update with it.
+		if n := env.op.requestsMatching("PUT /oauth2/register/client-1 Bearer " + replicaRAT); n != 1 {
+			t.Errorf("updates with the replica's token = %d, want 1", n)
+		}
+		if n := env.op.requestsMatching("PUT "); n != 1 {
+			t.Errorf("updates = %d, want 1", n)
+		}
+		if n := env.op.requestsMatching("GET /oauth2/register/"); n != 2 {
+			t.Errorf("reads = %d, want 2", n)
+		}
+	})
+	t.Run("update refused: token rotated at the provider meanwhile", func(t *testing.T) {
+		env := newEnv(t)
+		first := env.mustEnsure(t, wanted())
+		var once sync.Once
+		env.op.set(func(op *fakeOP) {
+			op.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method == http.MethodPut {
+					once.Do(func() { op.adminRotateRAT(first.ClientID) })
+				}
+				return false
+			}
+		})
+		md := wanted()
+		md.ClientName = "renamed"
+		if _, err := env.ensure(t, md); !errors.Is(err, ErrStaleToken) {
+			t.Fatalf("Ensure = %v, want ErrStaleToken", err)
+		}
+		if env.op.count() != 1 {
+			t.Errorf("registrations = %d", env.op.count())
+		}
+	})
+}
+
+func TestEnsureProviderFailures(t *testing.T) {
+	t.Run("read fails with 500: error, no registration", func(t *testing.T) {
+		env := newEnv(t)
+		env.mustEnsure(t, wanted())
+		env.op.set(func(op *fakeOP) {
+			op.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/oauth2/register/") {
+					return false
+				}
+				http.Error(w, "database down", http.StatusInternalServerError)
+				return true
+			}
+		})
+		var e *Error
+		if _, err := env.ensure(t, wanted()); !errors.As(err, &e) || e.StatusCode != 500 {
+			t.Fatalf("Ensure = %v, want the 500", err)
+		}
+		if env.op.count() != 1 || env.op.requestsMatching("POST /oauth2/token") != 0 {
+			t.Error("a server error was taken for a gone client")
+		}
+	})
+	t.Run("discovery fails", func(t *testing.T) {
+		env := newEnv(t)
+		env.op.set(func(op *fakeOP) {
+			op.override = func(w http.ResponseWriter, r *http.Request) bool {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return true
+			}
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		if _, err := Ensure(ctx, env.options(wanted())); err == nil {
+			t.Fatal("Ensure succeeded without discovery")
+		}
+	})
+	t.Run("retired client deletion fails: kept for later", func(t *testing.T) {
+		env := newEnv(t)
+		env.op.set(func(op *fakeOP) { op.secretTTL = 48 * time.Hour })
+		first := env.mustEnsure(t, wanted())
+		env.now = env.now.Add(47 * time.Hour)
+		env.mustEnsure(t, wanted()) // rotates: first is retired
+		env.now = env.now.Add(2 * time.Hour)
+		env.op.set(func(op *fakeOP) {
+			op.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method != http.MethodDelete {
+					return false
+				}
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return true
+			}
+		})
+		got := env.mustEnsure(t, wanted())
+		if len(got.Retired) != 1 || got.Retired[0].ClientID != first.ClientID {
+			t.Fatalf("retired = %+v, want the old client kept for a retry", got.Retired)
+		}
+		env.op.set(func(op *fakeOP) { op.override = nil })
+		if got := env.mustEnsure(t, wanted()); len(got.Retired) != 0 {
+			t.Errorf("retired = %+v after a successful retry", got.Retired)
+		}
+	})
+	t.Run("stale token and expiring secret: register anew", func(t *testing.T) {
+		env := newEnv(t)
+		env.op.set(func(op *fakeOP) { op.secretTTL = 48 * time.Hour })
+		first := env.mustEnsure(t, wanted())
+		env.op.adminRotateRAT(first.ClientID)
+		env.now = env.now.Add(47 * time.Hour)
+		got := env.mustEnsure(t, wanted())
+		if got.ClientID == first.ClientID || len(got.Retired) != 1 {
+			t.Fatalf("got %v retired %+v", got, got.Retired)
+		}
+	})
+}
+
+func TestEnsureThroughABackchannelAddress(t *testing.T) {
+	// Browsers and tokens use https://id.example.com; the application
+	// reaches the provider at its loopback address (a container network).
+	env := newEnv(t)
+	env.op.set(func(op *fakeOP) { op.publicBase = "https://id.example.com" })
+	p, err := discovery.New(discovery.Config{
+		Issuer:       "https://id.example.com",
+		DiscoveryURL: env.op.URL(),
+		Logger:       slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	opts := env.options(wanted())
+	opts.Issuer, opts.Provider = "", p
+	creds, err := Ensure(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.RegistrationClientURI != "https://id.example.com/oauth2/register/client-1" || creds.Issuer != "https://id.example.com" {
+		t.Errorf("credentials %v issuer %q", creds, creds.Issuer)
+	}
+	// The second run reads at the back-channel address; deleting the
+	// client makes it probe the token endpoint there too.
+	env.op.adminDelete(creds.ClientID)
+	again, err := Ensure(t.Context(), opts)
+	if err != nil || again.ClientID != "client-2" {
+		t.Fatalf("Ensure = %v, %v", again, err)
+	}
+	if env.op.requestsMatching("GET /oauth2/register/client-1") != 1 || env.op.requestsMatching("POST /oauth2/token") != 1 {
+		t.Error("the read or the probe did not reach the provider")
 	}
 }

@@ -94,7 +94,9 @@ func (s *FileStore) Remove(context.Context) error {
 // creates "<path>.lock" exclusively and removes it on unlock; a holder
 // refreshes the file's time while it holds the lock, and a lock file not
 // refreshed for [DefaultStaleLockAge] is taken over as left behind by a
-// process that died. Lock polls until the lock is free or ctx ends.
+// process that died. Lock polls until the lock is free or ctx ends. The
+// flock file is left in place after unlock: removing it would let two
+// processes lock different files of the same name.
 func (s *FileStore) Lock(ctx context.Context) (func(), error) {
 	var (
 		unlock func()

@@ -40,6 +40,7 @@ type fakeOP struct {
 	// putBodies records each PUT body.
 	putBodies []map[string]any
 
+	publicBase        string        // published base URL; empty: the server's own URL
 	advertise         bool          // registration_endpoint in discovery
 	rotateOnPut       bool          // new RAT on every PUT (Hydra)
 	rotateSecretOnPut bool          // new secret on every PUT
@@ -178,10 +179,18 @@ func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// base returns the base URL the provider publishes; op.mu must be held.
+func (op *fakeOP) base() string {
+	if op.publicBase != "" {
+		return op.publicBase
+	}
+	return op.srv.URL
+}
+
 func (op *fakeOP) discovery(w http.ResponseWriter) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
-	u := op.srv.URL
+	u := op.base()
 	md := map[string]any{
 		"issuer":                                u,
 		"authorization_endpoint":                u + "/oauth2/auth",
@@ -256,7 +265,7 @@ func (op *fakeOP) full(c *fakeClient, withSecrets bool) map[string]any {
 			ans["client_secret"] = c.secret
 		}
 		ans["registration_access_token"] = c.rat
-		ans["registration_client_uri"] = op.srv.URL + "/oauth2/register/" + c.id
+		ans["registration_client_uri"] = op.base() + "/oauth2/register/" + c.id
 	}
 	return ans
 }
