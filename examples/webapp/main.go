@@ -12,9 +12,11 @@
 //	SESSION_DIR         directory of the file store (default ./sessions)
 //	SESSION_KEYS        comma-separated keys of 32+ characters, newest first
 //	                    (default: a random key per start)
+//	OIDC_HOLDER_KEY_FILE the key verifiable credentials are bound to
+//	                    (default ./oidcrp-holder.pem, created on first use)
 //
 // Routes: GET / (public), GET /login, GET /callback, GET /me and
-// GET /api/whoami (protected), POST /logout, GET /logout/done,
+// GET /api/whoami and POST /credential (protected), POST /logout, GET /logout/done,
 // POST /backchannel-logout, GET /frontchannel-logout, GET /healthz,
 // GET /readyz.
 package main

@@ -16,10 +16,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oidcrp/oidcrp/rp"
 	"github.com/oidcrp/oidcrp/rp/session"
+	"github.com/oidcrp/oidcrp/userinfo/credentials"
 )
 
 // Config is the application's configuration, read from the environment.
@@ -43,6 +45,9 @@ type Config struct {
 	// RandomKey reports that SESSION_KEYS was empty and a random key is
 	// used.
 	RandomKey bool
+	// HolderKeyFile is OIDC_HOLDER_KEY_FILE: the application's key for
+	// verifiable credentials, created on first use.
+	HolderKeyFile string
 }
 
 // LoadConfig reads and checks the configuration from getenv.
@@ -56,6 +61,8 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		Scopes:       strings.Fields(or(getenv("OIDC_SCOPES"), "openid profile email offline_access")),
 		SessionStore: or(getenv("SESSION_STORE"), "cookie"),
 		SessionDir:   or(getenv("SESSION_DIR"), "./sessions"),
+
+		HolderKeyFile: or(getenv("OIDC_HOLDER_KEY_FILE"), "./oidcrp-holder.pem"),
 	}
 	if c.Issuer == "" {
 		return nil, errors.New("OIDC_ISSUER is required")
@@ -97,8 +104,13 @@ func or(v, def string) string {
 
 // App is the reference application.
 type App struct {
-	auth *rp.RP
-	log  *slog.Logger
+	auth          *rp.RP
+	log           *slog.Logger
+	holderKeyFile string
+
+	// mu guards creds.
+	mu    sync.Mutex
+	creds *credentials.Client // made on first use
 }
 
 // RP returns the application's relying party.
@@ -116,6 +128,7 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		RedirectURL:  c.RedirectURL,
 		Scopes:       c.Scopes,
 		SessionKeys:  c.SessionKeys,
+		UserInfo:     true,
 		Logger:       logger,
 	}
 	if c.SessionStore == "file" {
@@ -133,7 +146,7 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &App{auth: auth, log: logger}
+	a := &App{auth: auth, log: logger, holderKeyFile: c.HolderKeyFile}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", auth.LoadSession(http.HandlerFunc(a.home)))
 	mux.Handle("GET /login", auth.LoginHandler())
@@ -144,6 +157,7 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 	mux.Handle("GET /frontchannel-logout", auth.FrontchannelLogoutHandler())
 	mux.Handle("GET /me", auth.RequireAuth(http.HandlerFunc(a.me)))
 	mux.Handle("GET /api/whoami", auth.RequireAuth(http.HandlerFunc(a.whoami)))
+	mux.Handle("POST /credential", http.NewCrossOriginProtection().Handler(auth.RequireAuth(http.HandlerFunc(a.credential))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !auth.Ready() {
@@ -268,7 +282,73 @@ func (a *App) me(w http.ResponseWriter, r *http.Request) {
 	if t := s.AccessTokenExpiry(); !t.IsZero() {
 		out["access_token_expiry"] = t.UTC().Format(time.RFC3339)
 	}
+	if info, ok := s.UserInfo(); ok {
+		out["userinfo_claims"] = info.Raw
+	}
+	if claims, err := s.Claims(); err == nil {
+		out["claims"] = claims
+	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// credentialClient returns the verifiable-credential client, creating the
+// holder key on first use.
+func (a *App) credentialClient() (*credentials.Client, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.creds != nil {
+		return a.creds, nil
+	}
+	key, err := credentials.LoadOrCreateHolderKey(a.holderKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	c, err := credentials.New(credentials.Config{Provider: a.auth.Provider(), Holder: key})
+	if err != nil {
+		return nil, err
+	}
+	a.creds = c
+	return c, nil
+}
+
+// credential asks the provider for a verifiable credential about the
+// logged-in user, bound to the application's holder key.
+func (a *App) credential(w http.ResponseWriter, r *http.Request) {
+	s, _ := rp.SessionFrom(r.Context())
+	c, err := a.credentialClient()
+	if err != nil {
+		a.log.Error("webapp: credential client", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "credentials are not available"})
+		return
+	}
+	tok, err := s.Token(r.Context())
+	if err != nil {
+		a.log.Warn("webapp: access token for a credential", "err", err)
+		writeJSON(w, rp.HTTPStatus(err), map[string]string{"error": "no valid access token"})
+		return
+	}
+	cred, err := c.Request(r.Context(), tok.AccessToken, "")
+	switch {
+	case errors.Is(err, credentials.ErrNoEndpoint):
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "the provider issues no verifiable credentials"})
+		return
+	case errors.Is(err, credentials.ErrTokenRejected):
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "the provider refused the access token"})
+		return
+	case err != nil:
+		a.log.Warn("webapp: verifiable credential", "err", err)
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "the provider did not issue a valid credential"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"format":             cred.Format,
+		"credential":         cred.Raw,
+		"issuer":             cred.Issuer,
+		"subject":            cred.Subject,
+		"types":              cred.Types,
+		"credential_subject": cred.CredentialSubject,
+		"expires_at":         cred.Expiry.UTC().Format(time.RFC3339),
+	})
 }
 
 // whoami is the smallest protected route: {"sub": …}.

@@ -69,12 +69,13 @@ func startHydraApp(t *testing.T, opt hydra.Options, env map[string]string) *hydr
 		t.Fatalf("create client: %v", err)
 	}
 	vars := map[string]string{
-		"LISTEN_ADDR":        ln.Addr().String(),
-		"OIDC_ISSUER":        hs.Issuer,
-		"OIDC_CLIENT_ID":     client["client_id"].(string),
-		"OIDC_CLIENT_SECRET": client["client_secret"].(string),
-		"SESSION_KEYS":       sessionKey,
-		"SESSION_DIR":        t.TempDir() + "/sessions",
+		"LISTEN_ADDR":          ln.Addr().String(),
+		"OIDC_ISSUER":          hs.Issuer,
+		"OIDC_CLIENT_ID":       client["client_id"].(string),
+		"OIDC_CLIENT_SECRET":   client["client_secret"].(string),
+		"SESSION_KEYS":         sessionKey,
+		"SESSION_DIR":          t.TempDir() + "/sessions",
+		"OIDC_HOLDER_KEY_FILE": t.TempDir() + "/holder.pem",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -236,5 +237,60 @@ func TestHydraRefresh(t *testing.T) {
 	}
 	if active, _ := h.hydra.Introspect(context.WithoutCancel(ctx), third.AccessToken); !active {
 		t.Error("access token after the second refresh is not active")
+	}
+}
+
+func TestHydraUserInfoAndCredential(t *testing.T) {
+	h := startHydraApp(t, hydra.Options{}, nil)
+	c := h.browser()
+	me := h.me(c)
+	ui, _ := me["userinfo_claims"].(map[string]any)
+	if ui["email"] != "alice@example.com" || ui["name"] != "Alice Example" || ui["sub"] != "alice" {
+		t.Errorf("/me userinfo_claims = %v", me["userinfo_claims"])
+	}
+	merged, _ := me["claims"].(map[string]any)
+	if merged["email"] != "alice@example.com" || merged["sid"] == nil {
+		t.Errorf("/me claims = %v", merged)
+	}
+
+	resp, err := c.Post(h.base+"/credential", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cred map[string]any
+	json.NewDecoder(resp.Body).Decode(&cred)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST /credential: %d %v", resp.StatusCode, cred)
+	}
+	subject, _ := cred["subject"].(string)
+	cs, _ := cred["credential_subject"].(map[string]any)
+	if cred["issuer"] != h.hydra.Issuer || !strings.HasPrefix(subject, "did:jwk:") || cs["sub"] != "alice" || cred["format"] != "jwt_vc_json" {
+		t.Errorf("credential = %v", cred)
+	}
+
+	// Cross-site pages cannot make the app ask for credentials.
+	req, _ := http.NewRequest(http.MethodPost, h.base+"/credential", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST /credential: %d", resp.StatusCode)
+	}
+	// Without a session: 401, no credential.
+	if status, _ := h.get(h.browser(), "/credential"); status != http.StatusMethodNotAllowed {
+		t.Errorf("GET /credential: %d", status)
+	}
+	anon, err := h.browser().Post(h.base+"/credential", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon.Body.Close()
+	if anon.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous POST /credential: %d", anon.StatusCode)
 	}
 }
