@@ -4,8 +4,13 @@
 //
 //	LISTEN_ADDR         where to listen (default 127.0.0.1:8080)
 //	OIDC_ISSUER         the provider's issuer URL (required)
-//	OIDC_CLIENT_ID      client ID (required)
+//	OIDC_CLIENT_ID      client ID (required unless OIDC_REGISTER=1)
 //	OIDC_CLIENT_SECRET  client secret (empty for a public client)
+//	OIDC_REGISTER       1: register with the provider at start-up (RFC 7591)
+//	                    and keep the registration in shape (RFC 7592)
+//	OIDC_REGISTRATION_ENDPOINT  for providers whose discovery lists none
+//	OIDC_CREDENTIALS_FILE  where registered credentials persist
+//	                    (default ./oidcrp-client.json)
 //	OIDC_REDIRECT_URL   callback URL (default http://<LISTEN_ADDR>/callback)
 //	OIDC_SCOPES         scopes (default "openid profile email offline_access")
 //	SESSION_STORE       cookie (default) or file

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/rp"
 	"github.com/oidcrp/oidcrp/rp/session"
 	"github.com/oidcrp/oidcrp/userinfo/credentials"
@@ -45,6 +46,14 @@ type Config struct {
 	// RandomKey reports that SESSION_KEYS was empty and a random key is
 	// used.
 	RandomKey bool
+	// Register is OIDC_REGISTER=1: self-register with the provider.
+	Register bool
+	// RegistrationEndpoint is OIDC_REGISTRATION_ENDPOINT, for providers
+	// whose discovery does not list one.
+	RegistrationEndpoint string
+	// CredentialsFile is OIDC_CREDENTIALS_FILE, where self-registered
+	// credentials persist.
+	CredentialsFile string
 	// HolderKeyFile is OIDC_HOLDER_KEY_FILE: the application's key for
 	// verifiable credentials, created on first use.
 	HolderKeyFile string
@@ -62,13 +71,22 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		SessionStore: or(getenv("SESSION_STORE"), "cookie"),
 		SessionDir:   or(getenv("SESSION_DIR"), "./sessions"),
 
-		HolderKeyFile: or(getenv("OIDC_HOLDER_KEY_FILE"), "./oidcrp-holder.pem"),
+		HolderKeyFile:        or(getenv("OIDC_HOLDER_KEY_FILE"), "./oidcrp-holder.pem"),
+		RegistrationEndpoint: getenv("OIDC_REGISTRATION_ENDPOINT"),
+		CredentialsFile:      or(getenv("OIDC_CREDENTIALS_FILE"), "./oidcrp-client.json"),
+	}
+	switch getenv("OIDC_REGISTER") {
+	case "", "0":
+	case "1":
+		c.Register = true
+	default:
+		return nil, fmt.Errorf("OIDC_REGISTER=%q: want 0 or 1", getenv("OIDC_REGISTER"))
 	}
 	if c.Issuer == "" {
 		return nil, errors.New("OIDC_ISSUER is required")
 	}
-	if c.ClientID == "" {
-		return nil, errors.New("OIDC_CLIENT_ID is required")
+	if c.ClientID == "" && !c.Register {
+		return nil, errors.New("OIDC_CLIENT_ID is required (or OIDC_REGISTER=1 to self-register)")
 	}
 	if c.RedirectURL == "" {
 		c.RedirectURL = "http://" + c.ListenAddr + "/callback"
@@ -105,6 +123,7 @@ func or(v, def string) string {
 // App is the reference application.
 type App struct {
 	auth          *rp.RP
+	ownsProvider  bool // the discovery cache made for self-registration
 	log           *slog.Logger
 	holderKeyFile string
 
@@ -117,7 +136,13 @@ type App struct {
 func (a *App) RP() *rp.RP { return a.auth }
 
 // Close stops the relying party's background work.
-func (a *App) Close() error { return a.auth.Close() }
+func (a *App) Close() error {
+	err := a.auth.Close()
+	if p := a.auth.Provider(); a.ownsProvider && p != nil {
+		err = errors.Join(err, p.Close())
+	}
+	return err
+}
 
 // New builds the relying party and the application's routes.
 func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handler, error) {
@@ -142,11 +167,27 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		}
 		rc.Store = session.NewServerStore(fs, session.CookieOptions{Secure: strings.HasPrefix(c.RedirectURL, "https:")})
 	}
+	if c.Register && c.ClientID == "" {
+		prov, err := discovery.New(discovery.Config{Issuer: c.Issuer, Logger: logger})
+		if err != nil {
+			return nil, nil, err
+		}
+		creds, err := selfRegister(ctx, c, prov, logger)
+		if err != nil {
+			prov.Close()
+			return nil, nil, err
+		}
+		rc.Provider = prov
+		rc.ClientID, rc.ClientSecret, rc.TokenEndpointAuthMethod = creds.ClientID, creds.ClientSecret, creds.TokenEndpointAuthMethod
+	}
 	auth, err := rp.New(ctx, rc)
 	if err != nil {
+		if rc.Provider != nil {
+			rc.Provider.Close()
+		}
 		return nil, nil, err
 	}
-	a := &App{auth: auth, log: logger, holderKeyFile: c.HolderKeyFile}
+	a := &App{auth: auth, log: logger, holderKeyFile: c.HolderKeyFile, ownsProvider: rc.Provider != nil}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", auth.LoadSession(http.HandlerFunc(a.home)))
 	mux.Handle("GET /login", auth.LoginHandler())

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -52,33 +53,35 @@ func startHydraApp(t *testing.T, opt hydra.Options, env map[string]string) *hydr
 	}
 	base := "http://" + ln.Addr().String()
 	ctx := t.Context()
-	client, err := hs.CreateClient(ctx, map[string]any{
-		"client_name":                          "oidcrp interop",
-		"redirect_uris":                        []string{base + "/callback"},
-		"post_logout_redirect_uris":            []string{base + "/logout/done"},
-		"backchannel_logout_uri":               base + "/backchannel-logout",
-		"frontchannel_logout_uri":              base + "/frontchannel-logout",
-		"backchannel_logout_session_required":  true,
-		"frontchannel_logout_session_required": true,
-		"grant_types":                          []string{"authorization_code", "refresh_token"},
-		"response_types":                       []string{"code"},
-		"scope":                                "openid offline_access profile email",
-		"token_endpoint_auth_method":           "client_secret_basic",
-	})
-	if err != nil {
-		t.Fatalf("create client: %v", err)
-	}
 	vars := map[string]string{
 		"LISTEN_ADDR":          ln.Addr().String(),
 		"OIDC_ISSUER":          hs.Issuer,
-		"OIDC_CLIENT_ID":       client["client_id"].(string),
-		"OIDC_CLIENT_SECRET":   client["client_secret"].(string),
 		"SESSION_KEYS":         sessionKey,
 		"SESSION_DIR":          t.TempDir() + "/sessions",
 		"OIDC_HOLDER_KEY_FILE": t.TempDir() + "/holder.pem",
 	}
 	for k, v := range env {
 		vars[k] = v
+	}
+	if vars["OIDC_REGISTER"] != "1" {
+		client, err := hs.CreateClient(ctx, map[string]any{
+			"client_name":                          "oidcrp interop",
+			"redirect_uris":                        []string{base + "/callback"},
+			"post_logout_redirect_uris":            []string{base + "/logout/done"},
+			"backchannel_logout_uri":               base + "/backchannel-logout",
+			"frontchannel_logout_uri":              base + "/frontchannel-logout",
+			"backchannel_logout_session_required":  true,
+			"frontchannel_logout_session_required": true,
+			"grant_types":                          []string{"authorization_code", "refresh_token"},
+			"response_types":                       []string{"code"},
+			"scope":                                "openid offline_access profile email",
+			"token_endpoint_auth_method":           "client_secret_basic",
+		})
+		if err != nil {
+			t.Fatalf("create client: %v", err)
+		}
+		vars["OIDC_CLIENT_ID"] = client["client_id"].(string)
+		vars["OIDC_CLIENT_SECRET"] = client["client_secret"].(string)
 	}
 	cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -292,5 +295,46 @@ func TestHydraUserInfoAndCredential(t *testing.T) {
 	anon.Body.Close()
 	if anon.StatusCode != http.StatusUnauthorized {
 		t.Errorf("anonymous POST /credential: %d", anon.StatusCode)
+	}
+}
+
+func TestHydraSelfRegistration(t *testing.T) {
+	creds := t.TempDir() + "/client.json"
+	h := startHydraApp(t, hydra.Options{}, map[string]string{"OIDC_REGISTER": "1", "OIDC_CREDENTIALS_FILE": creds})
+	c := h.browser()
+	if me := h.me(c); me["sub"] != "alice" {
+		t.Fatalf("/me = %v", me)
+	}
+	var stored struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	b, err := os.ReadFile(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &stored); err != nil || stored.ClientID == "" || stored.ClientSecret == "" {
+		t.Fatalf("credentials file: %v %s", err, b)
+	}
+	if fi, _ := os.Stat(creds); fi.Mode().Perm() != 0o600 {
+		t.Errorf("credentials file mode %v", fi.Mode().Perm())
+	}
+	// A restart reuses the stored client instead of registering another.
+	cfg, err := app.LoadConfig(func(k string) string { return h.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, _, err := app.New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a2.Close()
+	b2, _ := os.ReadFile(creds)
+	var again struct {
+		ClientID string `json:"client_id"`
+	}
+	json.Unmarshal(b2, &again)
+	if again.ClientID != stored.ClientID {
+		t.Errorf("restart registered a new client %s (was %s)", again.ClientID, stored.ClientID)
 	}
 }
