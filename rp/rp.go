@@ -423,6 +423,9 @@ func setDefault(s *string, v string) {
 // probes.
 func (r *RP) Ready() bool { return r.provider.Ready() }
 
+// ClientID returns the client identifier the RP uses.
+func (r *RP) ClientID() string { return r.cfg.ClientID }
+
 // Provider returns the discovery cache the RP uses.
 func (r *RP) Provider() *discovery.Provider { return r.provider }
 

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -44,6 +46,9 @@ type demo struct {
 	appURL string
 	// clientID is the application's client at Hydra.
 	clientID string
+	// dir holds the registered credentials and the holder key; stop
+	// removes it.
+	dir string
 
 	hydra    *hydra.Server
 	loginLn  net.Listener
@@ -120,23 +125,24 @@ func start(ctx context.Context, opt options) (_ *demo, err error) {
 	d.loginSrv = newServer(pages)
 	d.serve(d.loginSrv, d.loginLn, "login pages")
 
-	// 3. Register the application with Hydra.
-	fmt.Fprintln(opt.out, "registering the reference app with Hydra…")
-	var secret string
-	d.clientID, secret, err = registerClient(ctx, d.hydra, d.appURL)
+	// 3. Run the reference application with the configuration that
+	// examples/webapp would read from these environment variables. With
+	// OIDC_REGISTER=1 it registers itself with Hydra (OpenID Connect
+	// Dynamic Client Registration) before it serves; Hydra keeps its
+	// clients in memory, so the credentials file lives as long as the demo.
+	fmt.Fprintln(opt.out, "registering the reference app with Hydra (dynamic client registration)…")
+	d.dir, err = os.MkdirTemp("", "oidcrp-quickstart-")
 	if err != nil {
 		return nil, err
 	}
-
-	// 4. Run the reference application with the configuration that
-	// examples/webapp would read from these environment variables.
 	env := map[string]string{
-		"LISTEN_ADDR":        d.appLn.Addr().String(),
-		"OIDC_ISSUER":        d.hydra.Issuer,
-		"OIDC_CLIENT_ID":     d.clientID,
-		"OIDC_CLIENT_SECRET": secret,
-		"OIDC_REDIRECT_URL":  d.appURL + "/callback",
-		"SESSION_STORE":      "cookie",
+		"LISTEN_ADDR":           d.appLn.Addr().String(),
+		"OIDC_ISSUER":           d.hydra.Issuer,
+		"OIDC_REGISTER":         "1",
+		"OIDC_CREDENTIALS_FILE": filepath.Join(d.dir, "client.json"),
+		"OIDC_HOLDER_KEY_FILE":  filepath.Join(d.dir, "holder.pem"),
+		"OIDC_REDIRECT_URL":     d.appURL + "/callback",
+		"SESSION_STORE":         "cookie",
 		// SESSION_KEYS is left unset: a random key per start.
 	}
 	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
@@ -148,37 +154,13 @@ func start(ctx context.Context, opt options) (_ *demo, err error) {
 	if err != nil {
 		return nil, err
 	}
+	d.clientID = d.app.RP().ClientID()
 	d.appSrv = newServer(h)
 	d.serve(d.appSrv, d.appLn, "reference app")
 	if err := d.waitReady(ctx); err != nil {
 		return nil, err
 	}
 	return d, nil
-}
-
-// registerClient registers the reference application as an OAuth 2.0
-// client through Hydra's admin API (POST /admin/clients) and returns its
-// credentials. appURL is the application's base URL; its /callback is the
-// redirect URI and its /logout/done the post-logout redirect URI.
-func registerClient(ctx context.Context, provider *hydra.Server, appURL string) (clientID, secret string, err error) {
-	c, err := provider.CreateClient(ctx, map[string]any{
-		"client_name":                "oidcrp quickstart",
-		"redirect_uris":              []string{appURL + "/callback"},
-		"post_logout_redirect_uris":  []string{appURL + "/logout/done"},
-		"grant_types":                []string{"authorization_code", "refresh_token"},
-		"response_types":             []string{"code"},
-		"scope":                      "openid offline_access profile email",
-		"token_endpoint_auth_method": "client_secret_basic",
-	})
-	if err != nil {
-		return "", "", fmt.Errorf("register the client: %w", err)
-	}
-	clientID, _ = c["client_id"].(string)
-	secret, _ = c["client_secret"].(string)
-	if clientID == "" || secret == "" {
-		return "", "", errors.New("register the client: Hydra's answer has no client_id or client_secret")
-	}
-	return clientID, secret, nil
 }
 
 // stop shuts down the application, the login pages and Hydra, in that
@@ -205,6 +187,9 @@ func (d *demo) stop() error {
 		d.wg.Wait()
 		if d.hydra != nil {
 			errs = append(errs, d.hydra.Stop())
+		}
+		if d.dir != "" {
+			errs = append(errs, os.RemoveAll(d.dir))
 		}
 		d.stopErr = errors.Join(errs...)
 	})
