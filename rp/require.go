@@ -142,6 +142,9 @@ func (r *RP) revoked(ctx context.Context, s *session.Session) (bool, error) {
 // end clears a session from the store and the browser and revokes its ID.
 func (r *RP) end(w http.ResponseWriter, req *http.Request, s *session.Session) {
 	r.revokeID(req.Context(), s)
+	if r.uiCache != nil {
+		r.uiCache.remove(s.ID)
+	}
 	if err := r.store.Delete(w, req, s); err != nil {
 		r.log.Warn("rp: delete session", "err", err)
 	}
