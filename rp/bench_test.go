@@ -22,14 +22,14 @@ import (
 func benchRecord(now time.Time) *session.Session {
 	return &session.Session{
 		ID:           strings.Repeat("i", 43),
-		Issuer:       "https://id.example.com",
+		Issuer:       "https://127.0.0.1:9",
 		Subject:      "248289761001",
 		SID:          "0b1c3d2e-5f4a-4b6c-8d7e-9f0a1b2c3d4e",
 		AccessToken:  "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0." + strings.Repeat("a", 700) + "." + strings.Repeat("s", 342),
 		TokenType:    "bearer",
 		RefreshToken: "ory_rt_" + strings.Repeat("r", 180),
 		Expiry:       now.Add(time.Hour),
-		ClaimsJSON:   `{"iss":"https://id.example.com","sub":"248289761001","aud":["app"],"exp":1795452296,"iat":1795448696,"auth_time":1795448690,"nonce":"` + strings.Repeat("n", 43) + `","sid":"0b1c3d2e-5f4a-4b6c-8d7e-9f0a1b2c3d4e","at_hash":"` + strings.Repeat("h", 22) + `","acr":"0","amr":["pwd"],"email":"jane.doe@example.com","email_verified":true,"name":"Jane Doe","preferred_username":"jane","given_name":"Jane","family_name":"Doe","locale":"en-US","picture":"https://example.com/avatars/jane.png","rat":1795448680}`,
+		ClaimsJSON:   `{"iss":"https://127.0.0.1:9","sub":"248289761001","aud":["app"],"exp":1795452296,"iat":1795448696,"auth_time":1795448690,"nonce":"` + strings.Repeat("n", 43) + `","sid":"0b1c3d2e-5f4a-4b6c-8d7e-9f0a1b2c3d4e","at_hash":"` + strings.Repeat("h", 22) + `","acr":"0","amr":["pwd"],"email":"jane.doe@example.com","email_verified":true,"name":"Jane Doe","preferred_username":"jane","given_name":"Jane","family_name":"Doe","locale":"en-US","picture":"https://example.com/avatars/jane.png","rat":1795448680}`,
 		CreatedAt:    now,
 		LastSeen:     now,
 		TokenIssued:  now,
@@ -40,15 +40,15 @@ func benchRecord(now time.Time) *session.Session {
 // carrying a valid session cookie.
 func benchRP(b *testing.B) (*rp.RP, *http.Request) {
 	md := &discovery.Metadata{
-		Issuer:                           "https://id.example.com",
-		AuthorizationEndpoint:            "https://id.example.com/oauth2/auth",
-		TokenEndpoint:                    "https://id.example.com/oauth2/token",
-		JWKSURI:                          "https://id.example.com/.well-known/jwks.json",
+		Issuer:                           "https://127.0.0.1:9",
+		AuthorizationEndpoint:            "https://127.0.0.1:9/oauth2/auth",
+		TokenEndpoint:                    "https://127.0.0.1:9/oauth2/token",
+		JWKSURI:                          "https://127.0.0.1:9/.well-known/jwks.json",
 		ResponseTypesSupported:           []string{"code"},
 		SubjectTypesSupported:            []string{"public"},
 		IDTokenSigningAlgValuesSupported: []string{"RS256"},
 	}
-	p, err := discovery.New(discovery.Config{Issuer: md.Issuer, Metadata: md})
+	p, err := discovery.New(discovery.Config{Issuer: md.Issuer, Metadata: md, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}

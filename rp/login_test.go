@@ -224,7 +224,7 @@ func TestProviderDownAtStart(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	good := rp.Config{Issuer: "https://id.example.com", ClientID: "c", RedirectURL: "https://app.example.com/cb", SessionKeys: [][]byte{testKey}}
+	good := rp.Config{Issuer: "https://127.0.0.1:9", ClientID: "c", RedirectURL: "https://app.example.com/cb", SessionKeys: [][]byte{testKey}}
 	tests := []struct {
 		name string
 		edit func(*rp.Config)

@@ -61,9 +61,39 @@ func (st *ServerStore) Load(r *http.Request) (*Session, error) {
 	if !ok {
 		return nil, nil
 	}
-	s, err := st.backend.Get(r.Context(), id)
+	s, err := st.get(r.Context(), id)
 	if err != nil {
 		return nil, fmt.Errorf("session: server store: load: %w", err)
+	}
+	return s, nil
+}
+
+// LoadID returns the session with the given ID, read from the backend, as
+// [ServerStore.Load] would for a request carrying that ID: a malformed ID,
+// a missing record and a session past its absolute lifetime give
+// (nil, nil); a backend failure is returned. It lets the relying party
+// read a session again without a request, for example after waiting for
+// another replica's refresh of it to finish.
+func (st *ServerStore) LoadID(ctx context.Context, id string) (*Session, error) {
+	if st.err != nil {
+		return nil, st.err
+	}
+	if !validID(id) {
+		return nil, nil
+	}
+	s, err := st.get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("session: server store: load id: %w", err)
+	}
+	return s, nil
+}
+
+// get reads the record of a well-formed ID and refuses a record of another
+// ID or past its absolute lifetime.
+func (st *ServerStore) get(ctx context.Context, id string) (*Session, error) {
+	s, err := st.backend.Get(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	if s == nil || s.ID != id || !st.opt.Now().Before(s.CreatedAt.Add(st.opt.MaxAge)) {
 		return nil, nil

@@ -457,7 +457,7 @@ func TestEndpointOverride(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	p := newDiscovery(t, "https://id.example.com")
+	p := newDiscovery(t, "https://127.0.0.1:9") // unreachable loopback: no lookups
 	k, _ := credentials.GenerateHolderKey()
 	tests := []struct {
 		name string
