@@ -110,7 +110,7 @@ func (r *RP) refresh(ctx context.Context, rec *session.Session) (*session.Sessio
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
-	if l, ok := r.store.(session.Locker); ok {
+	if l := r.locker(); l != nil {
 		unlock, err := l.Lock(ctx, "refresh:"+rec.ID, refreshTimeout)
 		if err != nil {
 			return nil, fmt.Errorf("%w: lock session for refresh: %w", ErrSessionStore, err)
@@ -118,6 +118,18 @@ func (r *RP) refresh(ctx context.Context, rec *session.Session) (*session.Sessio
 		defer unlock()
 		if next, ok := r.replaced.get(key, r.now()); ok {
 			return applyTokens(rec, next), nil
+		}
+		// Another replica may have refreshed while this one waited: its
+		// tokens are in the shared store.
+		if ld, ok := r.store.(idLoader); ok {
+			cur, err := ld.LoadID(ctx, rec.ID)
+			if err != nil {
+				return nil, fmt.Errorf("%w: reload session: %w", ErrSessionStore, err)
+			}
+			if cur != nil && cur.RefreshToken != rec.RefreshToken && cur.TokenIssued.After(rec.TokenIssued) && !r.needsRefresh(cur, r.now()) {
+				r.replaced.put(key, cur, r.now())
+				return applyTokens(rec, cur), nil
+			}
 		}
 	}
 	md, err := r.metadata(ctx)
@@ -156,6 +168,22 @@ func (r *RP) refresh(ctx context.Context, rec *session.Session) (*session.Sessio
 	r.replaced.put(key, next, now)
 	r.log.Debug("rp: refreshed tokens", "sub", rec.Subject)
 	return applyTokens(rec, next), nil
+}
+
+// idLoader is a store that reads a session by its ID (a server-side store).
+type idLoader interface {
+	LoadID(ctx context.Context, id string) (*session.Session, error)
+}
+
+// locker returns what serializes refreshes across replicas, if anything.
+func (r *RP) locker() session.Locker {
+	if r.cfg.Locker != nil {
+		return r.cfg.Locker
+	}
+	if l, ok := r.store.(session.Locker); ok {
+		return l
+	}
+	return nil
 }
 
 // applyTokens returns a copy of rec with the token fields of next.

@@ -73,8 +73,15 @@ type Config struct {
 	// cookie is refused. Default: an in-process list of at most 100 000
 	// entries; share one (Redis) between replicas.
 	Revocations session.Revocations
-	// ReplayCache makes each login flow single-use. Default: in-process.
+	// ReplayCache makes each login flow and back-channel logout token
+	// single-use. Default: in-process; share one (Redis) between replicas.
 	ReplayCache session.ReplayCache
+	// Locker serializes the refreshes of one session across replicas, so
+	// that two of them never redeem the same refresh token: the loser
+	// waits, then reads the winner's tokens from the store. Default: the
+	// Store when it implements session.Locker; otherwise refreshes are
+	// serialized within this process only.
+	Locker session.Locker
 	// CookieName names the session cookie. Default: "oidcrp_session".
 	CookieName string
 	// SessionMaxAge is the absolute session lifetime, counted from login.
