@@ -33,6 +33,15 @@ if redis.pcall('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0`
 
+// writeRecord replaces the record KEYS[1] in one step, so that no reader
+// ever sees it missing or half written, whatever was stored there before
+// (even a key of another type): ARGV is the data, the sid and subject
+// index keys, and the TTL in milliseconds.
+const writeRecord = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], '` + fieldData + `', ARGV[1], '` + fieldSID + `', ARGV[2], '` + fieldSub + `', ARGV[3])
+return redis.call('PEXPIRE', KEYS[1], ARGV[4])`
+
 // recordAAD binds a sealed record to its key; ':' cannot occur in a
 // cookie name, so it never equals a cookie's additional data.
 func recordAAD(rk string) string { return "oidcrp-redis:" + rk }
@@ -69,9 +78,11 @@ func (s *Store) Get(ctx context.Context, id string) (*session.Session, error) {
 // Set stores s until expires (as a TTL computed from [Options.Now]),
 // replacing any record with the same ID, and lists it in the index sets of
 // its issuer's sid and subject, whose TTL is extended to the longest
-// member's. The record and the index are written in one MULTI on a
-// standalone client (index first in a pipeline on a cluster, so that a
-// failure leaves at most a stale member, never an unindexed record). An
+// member's. The record is replaced atomically (a Lua script on its key),
+// so a concurrent Get sees the old or the new record, never none. The
+// record and the index are written in one MULTI on a standalone client
+// (in one pipeline, index first, on a cluster, so that a failure leaves at
+// most a stale member, never an unindexed record). An
 // expires not after now deletes the record instead. The ID itself is not
 // stored: the key is its SHA-256.
 //
@@ -129,9 +140,7 @@ func (s *Store) Set(ctx context.Context, sess *session.Session, expires time.Tim
 		pipe.Do(ctx, "pexpire", ix.key, ms, "gt") // a longer-lived member
 		sets = append(sets, indexed{ix.key, ix.field, pipe.SCard(ctx, ix.key)})
 	}
-	pipe.Del(ctx, rk)
-	pipe.HSet(ctx, rk, fieldData, val, fieldSID, xk, fieldSub, uk)
-	pipe.PExpire(ctx, rk, time.Duration(ms)*time.Millisecond)
+	pipe.Eval(ctx, writeRecord, []string{rk}, val, xk, uk, ms)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("redisstore: set: %w", err)
 	}

@@ -479,3 +479,49 @@ func TestBackendThroughServerStore(t *testing.T) {
 		t.Error("IndexerOf(ServerStore over redisstore) = false")
 	}
 }
+
+// TestSetIsAtomicForReaders re-saves a session on one replica while
+// another reads it: a reader must never find it missing, which the
+// relying party would take for a logout.
+func TestSetIsAtomicForReaders(t *testing.T) {
+	rp := startRedis(t)
+	for _, tx := range []bool{true, false} {
+		t.Run(fmt.Sprintf("multi=%v", tx), func(t *testing.T) {
+			w, r := rp.store(t, Options{Codec: mustCodec(t, 1)}), rp.store(t, Options{Codec: mustCodec(t, 1)})
+			w.tx = tx // false: the plain pipeline used with a cluster client
+			now := time.Now()
+			sess := sampleSession(t, now)
+			mustSet(t, w, sess, now.Add(time.Hour))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := range 100 {
+					next := *sess
+					next.AccessToken = fmt.Sprintf("at-%d", i)
+					if err := w.Set(context.Background(), &next, now.Add(time.Hour)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+			reads, misses := 0, 0
+			for {
+				select {
+				case <-done:
+					if misses > 0 {
+						t.Errorf("%d of %d reads found no session during re-saves", misses, reads)
+					}
+					if reads == 0 {
+						t.Error("no reads happened")
+					}
+					return
+				default:
+				}
+				if mustGet(t, r, sess.ID) == nil {
+					misses++
+				}
+				reads++
+			}
+		})
+	}
+}

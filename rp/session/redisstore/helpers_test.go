@@ -20,6 +20,15 @@ import (
 	"github.com/oidcrp/oidcrp/rp/session"
 )
 
+func init() {
+	// The client logs every failed dial; the outage tests cause many.
+	redis.SetLogger(quietLogger{})
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
 // redisProc is a redis-server started by a test, on a loopback port of
 // its own, with its data in a temporary directory.
 type redisProc struct {
@@ -130,6 +139,25 @@ func (p *redisProc) signal(sig os.Signal) {
 	}
 }
 
+// freeze stops the server's process without closing its sockets (SIGSTOP),
+// as a hung server or a network partition would look, until thaw.
+func (p *redisProc) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}
+
+// thaw resumes a frozen server (SIGCONT).
+func (p *redisProc) thaw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
 // kill stops the server at once (SIGKILL), as a crash would.
 func (p *redisProc) kill() { p.signal(syscall.SIGKILL) }
 
@@ -149,12 +177,25 @@ func (p *redisProc) restart(args ...string) {
 	p.t.Fatalf("restart redis-server: %v", err)
 }
 
-// client returns a client with the recommended timeouts, closed at the
-// end of the test. Each call is a separate connection pool, as on a
-// separate replica.
+// client returns a client with the recommended settings, except a read
+// and write timeout long enough for a busy test machine, closed at the end
+// of the test. Each call is a separate connection pool, as on a separate
+// replica.
 func (p *redisProc) client(t testing.TB) *redis.Client {
 	t.Helper()
-	c, err := NewClient("redis://" + p.Addr())
+	return p.clientURL(t, "redis://"+p.Addr()+"?read_timeout=3s&write_timeout=3s")
+}
+
+// recommendedClient returns a client with exactly the recommended
+// settings.
+func (p *redisProc) recommendedClient(t testing.TB) *redis.Client {
+	t.Helper()
+	return p.clientURL(t, "redis://"+p.Addr())
+}
+
+func (p *redisProc) clientURL(t testing.TB, url string) *redis.Client {
+	t.Helper()
+	c, err := NewClient(url)
 	if err != nil {
 		t.Fatal(err)
 	}
