@@ -51,6 +51,7 @@
 //		Store:       session.NewServerStore(rs, session.CookieOptions{Secure: true}),
 //		Revocations: rs.Revocations(),
 //		ReplayCache: rs.ReplayCache(),
+//		Locker:      rs, // one refresh per session across replicas
 //	}
 //
 //	// At boot, with self-registration:

@@ -29,10 +29,15 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 
-	// The session store, and the caches for rp.Config.
+	// The session store, and the caches and lock for rp.Config (Store,
+	// Revocations, ReplayCache, Locker).
 	store := session.NewServerStore(rs, session.CookieOptions{Secure: true, MaxAge: 12 * time.Hour})
-	revocations, replay := rs.Revocations(), rs.ReplayCache()
-	_, _, _ = store, revocations, replay
+	var (
+		revocations session.Revocations = rs.Revocations()
+		replay      session.ReplayCache = rs.ReplayCache()
+		locker      session.Locker      = rs
+	)
+	_, _, _ = revocations, replay, locker
 
 	// A back-channel logout ends the provider session on every replica.
 	ctx := context.Background()

@@ -50,6 +50,8 @@ type Options struct {
 	// can read Redis (or its snapshots) sees no tokens or secrets and
 	// cannot move a record to another key. Without it records are stored
 	// in their plain binary form ([session.Session.MarshalBinary]).
+	// Adding, removing or replacing (rather than rotating) the Codec
+	// makes existing records unreadable: those users log in again.
 	Codec *session.Codec
 	// Now is the clock from which record lifetimes are computed (records
 	// are given a relative TTL, so clock skew between the application and
