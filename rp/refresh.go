@@ -167,12 +167,26 @@ func (r *RP) refresh(ctx context.Context, rec *session.Session) (*session.Sessio
 	}
 	r.replaced.put(key, next, now)
 	r.log.Debug("rp: refreshed tokens", "sub", rec.Subject)
-	return applyTokens(rec, next), nil
+	out := applyTokens(rec, next)
+	// A server-side store gets the new tokens before the lock is released,
+	// so that a replica waiting on it reads them instead of redeeming the
+	// rotated refresh token again.
+	if sv, ok := r.store.(idSaver); ok {
+		if err := sv.SaveID(ctx, out); err != nil {
+			r.log.Error("rp: save refreshed session", "err", err)
+		}
+	}
+	return out, nil
 }
 
 // idLoader is a store that reads a session by its ID (a server-side store).
 type idLoader interface {
 	LoadID(ctx context.Context, id string) (*session.Session, error)
+}
+
+// idSaver is a store that writes a session's record without a request.
+type idSaver interface {
+	SaveID(ctx context.Context, s *session.Session) error
 }
 
 // locker returns what serializes refreshes across replicas, if anything.

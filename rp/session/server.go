@@ -135,6 +135,29 @@ func (st *ServerStore) Save(w http.ResponseWriter, r *http.Request, s *Session) 
 	return nil
 }
 
+// SaveID writes the record of s without touching any cookie: for code that
+// updates a session outside the request that carries it, such as a token
+// refresh shared by several requests. The browser's cookie names the same
+// ID, so its next request finds the new record.
+func (st *ServerStore) SaveID(ctx context.Context, s *Session) error {
+	if st.err != nil {
+		return st.err
+	}
+	if s == nil || !validID(s.ID) {
+		return fmt.Errorf("session: server store: save: session without a valid ID")
+	}
+	now := st.opt.Now()
+	fillTimes(s, now)
+	expires := s.CreatedAt.Add(st.opt.MaxAge)
+	if !expires.After(now) {
+		return st.backend.Delete(ctx, s.ID)
+	}
+	if err := st.backend.Set(ctx, s, expires); err != nil {
+		return fmt.Errorf("session: server store: save: %w", err)
+	}
+	return nil
+}
+
 // Delete removes the record of s and of the session the request's cookie
 // names (when they differ) and expires the cookie. s may be nil.
 func (st *ServerStore) Delete(w http.ResponseWriter, r *http.Request, s *Session) error {
