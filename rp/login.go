@@ -40,6 +40,13 @@ func (r *RP) StartLogin(w http.ResponseWriter, req *http.Request, returnTo strin
 		r.fail(w, req, err)
 		return
 	}
+	// The callback needs the shared caches (replay cache, revocation
+	// list, store): when they are down (Redis), say so now rather than
+	// after a round trip through the provider.
+	if _, _, err := r.revocations.RevokedAt(req.Context(), "login-probe"); err != nil {
+		r.fail(w, req, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return
+	}
 	f := &loginFlow{
 		State:    randomString(32),
 		Nonce:    randomString(32),

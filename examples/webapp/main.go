@@ -13,8 +13,9 @@
 //	                    (default ./oidcrp-client.json)
 //	OIDC_REDIRECT_URL   callback URL (default http://<LISTEN_ADDR>/callback)
 //	OIDC_SCOPES         scopes (default "openid profile email offline_access")
-//	SESSION_STORE       cookie (default) or file
+//	SESSION_STORE       cookie (default), file or redis
 //	SESSION_DIR         directory of the file store (default ./sessions)
+//	REDIS_URL           with SESSION_STORE=redis, e.g. redis://127.0.0.1:6379/0
 //	SESSION_KEYS        comma-separated keys of 32+ characters, newest first
 //	                    (default: a random key per start)
 //	OIDC_HOLDER_KEY_FILE the key verifiable credentials are bound to

@@ -22,6 +22,7 @@ import (
 	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/rp"
 	"github.com/oidcrp/oidcrp/rp/session"
+	"github.com/oidcrp/oidcrp/rp/session/redisstore"
 	"github.com/oidcrp/oidcrp/userinfo/credentials"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	SessionStore string
 	// SessionDir is SESSION_DIR, the file store's directory.
 	SessionDir string
+	// RedisURL is REDIS_URL, with SESSION_STORE=redis.
+	RedisURL string
 	// SessionKeys is SESSION_KEYS, split on commas.
 	SessionKeys [][]byte
 	// RandomKey reports that SESSION_KEYS was empty and a random key is
@@ -70,6 +73,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		Scopes:       strings.Fields(or(getenv("OIDC_SCOPES"), "openid profile email offline_access")),
 		SessionStore: or(getenv("SESSION_STORE"), "cookie"),
 		SessionDir:   or(getenv("SESSION_DIR"), "./sessions"),
+		RedisURL:     getenv("REDIS_URL"),
 
 		HolderKeyFile:        or(getenv("OIDC_HOLDER_KEY_FILE"), "./oidcrp-holder.pem"),
 		RegistrationEndpoint: getenv("OIDC_REGISTRATION_ENDPOINT"),
@@ -93,8 +97,12 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	}
 	switch c.SessionStore {
 	case "cookie", "file":
+	case "redis":
+		if c.RedisURL == "" {
+			return nil, errors.New("SESSION_STORE=redis needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+		}
 	default:
-		return nil, fmt.Errorf("SESSION_STORE=%q: want cookie or file", c.SessionStore)
+		return nil, fmt.Errorf("SESSION_STORE=%q: want cookie, file or redis", c.SessionStore)
 	}
 	if keys := getenv("SESSION_KEYS"); keys != "" {
 		for i, k := range strings.Split(keys, ",") {
@@ -124,6 +132,7 @@ func or(v, def string) string {
 type App struct {
 	auth          *rp.RP
 	ownsProvider  bool // the discovery cache made for self-registration
+	closers       []func() error
 	log           *slog.Logger
 	holderKeyFile string
 
@@ -141,6 +150,9 @@ func (a *App) Close() error {
 	if p := a.auth.Provider(); a.ownsProvider && p != nil {
 		err = errors.Join(err, p.Close())
 	}
+	for _, f := range a.closers {
+		err = errors.Join(err, f())
+	}
 	return err
 }
 
@@ -156,7 +168,10 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		UserInfo:     true,
 		Logger:       logger,
 	}
-	if c.SessionStore == "file" {
+	secure := strings.HasPrefix(c.RedirectURL, "https:")
+	var closers []func() error
+	switch c.SessionStore {
+	case "file":
 		codec, err := session.NewCodec(c.SessionKeys...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("SESSION_KEYS: %w", err)
@@ -165,7 +180,34 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		if err != nil {
 			return nil, nil, fmt.Errorf("file session store: %w", err)
 		}
-		rc.Store = session.NewServerStore(fs, session.CookieOptions{Secure: strings.HasPrefix(c.RedirectURL, "https:")})
+		closers = append(closers, fs.Close)
+		rc.Store = session.NewServerStore(fs, session.CookieOptions{Secure: secure})
+	case "redis":
+		// Sessions, the logout revocation list, the replay cache and the
+		// refresh lock are shared by every replica through Redis.
+		codec, err := session.NewCodec(c.SessionKeys...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("SESSION_KEYS: %w", err)
+		}
+		client, err := redisstore.NewClient(c.RedisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		closers = append(closers, client.Close)
+		rs, err := redisstore.New(redisstore.Options{Client: client, Codec: codec})
+		if err != nil {
+			client.Close()
+			return nil, nil, fmt.Errorf("redis session store: %w", err)
+		}
+		rc.Store = session.NewServerStore(rs, session.CookieOptions{Secure: secure})
+		rc.Revocations = rs.Revocations()
+		rc.ReplayCache = rs.ReplayCache()
+		rc.Locker = rs
+	}
+	closeAll := func() {
+		for _, f := range closers {
+			f()
+		}
 	}
 	if c.Register && c.ClientID == "" {
 		prov, err := discovery.New(discovery.Config{Issuer: c.Issuer, Logger: logger})
@@ -175,6 +217,7 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		creds, err := selfRegister(ctx, c, prov, logger)
 		if err != nil {
 			prov.Close()
+			closeAll()
 			return nil, nil, err
 		}
 		rc.Provider = prov
@@ -185,9 +228,10 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		if rc.Provider != nil {
 			rc.Provider.Close()
 		}
+		closeAll()
 		return nil, nil, err
 	}
-	a := &App{auth: auth, log: logger, holderKeyFile: c.HolderKeyFile, ownsProvider: rc.Provider != nil}
+	a := &App{auth: auth, log: logger, holderKeyFile: c.HolderKeyFile, ownsProvider: rc.Provider != nil, closers: closers}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", auth.LoadSession(http.HandlerFunc(a.home)))
 	mux.Handle("GET /login", auth.LoginHandler())
