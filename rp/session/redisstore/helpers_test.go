@@ -5,18 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oidcrp/oidcrp/internal/redistest"
 	"github.com/oidcrp/oidcrp/rp/session"
 )
 
@@ -29,17 +23,10 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-// redisProc is a redis-server started by a test, on a loopback port of
-// its own, with its data in a temporary directory.
+// redisProc is a redis-server started by a test (see internal/redistest),
+// with the shorthands these tests use.
 type redisProc struct {
-	t    testing.TB
-	bin  string
-	port int
-	dir  string
-
-	mu   sync.Mutex // guards cmd and done
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	*redistest.Server
 }
 
 // startRedis starts a redis-server with no persistence (args are added
@@ -48,134 +35,24 @@ type redisProc struct {
 // where that is a failure.
 func startRedis(t testing.TB, args ...string) *redisProc {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server is required when CI=true: %v", err)
-		}
-		t.Skipf("redis-server not installed (apt-get install redis-server); skipping: %v", err)
-	}
-	p := &redisProc{t: t, bin: bin, dir: t.TempDir()}
-	t.Cleanup(p.kill)
-	var lastErr error
-	for range 5 { // the free port may be taken before redis binds it
-		p.port = freePort(t)
-		if lastErr = p.start(args...); lastErr == nil {
-			return p
-		}
-	}
-	t.Fatalf("start redis-server: %v", lastErr)
-	return nil
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// Addr is the server's host:port.
-func (p *redisProc) Addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
-
-// start runs redis-server on p.port and waits until it answers PING.
-func (p *redisProc) start(args ...string) error {
-	all := append([]string{"--port", strconv.Itoa(p.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", p.dir, "--daemonize", "no",
-		"--loglevel", "warning", "--logfile", ""}, args...)
-	cmd := exec.Command(p.bin, all...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	c := redis.NewClient(&redis.Options{Addr: p.Addr(), DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("redis-server exited:\n%s", out.String())
-		default:
-		}
-		if c.Ping(context.Background()).Err() == nil {
-			p.mu.Lock()
-			p.cmd, p.done = cmd, done
-			p.mu.Unlock()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-done
-			return fmt.Errorf("redis-server did not answer within 5s:\n%s", out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// signal sends sig to the server by its PID and waits until it exits.
-func (p *redisProc) signal(sig os.Signal) {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(sig)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
+	return &redisProc{redistest.Start(t, args...)}
 }
 
 // freeze stops the server's process without closing its sockets (SIGSTOP),
 // as a hung server or a network partition would look, until thaw.
-func (p *redisProc) freeze() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd != nil {
-		_ = p.cmd.Process.Signal(syscall.SIGSTOP)
-	}
-}
+func (p *redisProc) freeze() { p.Freeze() }
 
 // thaw resumes a frozen server (SIGCONT).
-func (p *redisProc) thaw() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd != nil {
-		_ = p.cmd.Process.Signal(syscall.SIGCONT)
-	}
-}
+func (p *redisProc) thaw() { p.Thaw() }
 
 // kill stops the server at once (SIGKILL), as a crash would.
-func (p *redisProc) kill() { p.signal(syscall.SIGKILL) }
+func (p *redisProc) kill() { p.Kill() }
 
 // shutdown stops the server gracefully (SIGTERM).
-func (p *redisProc) shutdown() { p.signal(syscall.SIGTERM) }
+func (p *redisProc) shutdown() { p.Shutdown() }
 
 // restart starts the server again on the same port and directory.
-func (p *redisProc) restart(args ...string) {
-	p.t.Helper()
-	var err error
-	for range 50 { // the port may linger briefly
-		if err = p.start(args...); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p.t.Fatalf("restart redis-server: %v", err)
-}
+func (p *redisProc) restart(args ...string) { p.Restart(args...) }
 
 // client returns a client with the recommended settings, except a read
 // and write timeout long enough for a busy test machine, closed at the end
@@ -212,24 +89,6 @@ func (p *redisProc) store(t testing.TB, opt Options) *Store {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func mustCodec(t testing.TB, b byte) *session.Codec {
