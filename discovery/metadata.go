@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/jsonx"
 )
 
 // Metadata is an OpenID provider's (or OAuth 2.0 authorization server's)
@@ -241,7 +240,7 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	var v metadataJSON
-	extra, err := decodeWithExtra(data, &v, jsonNames[metadataJSON]())
+	extra, err := jsonx.DecodeWithExtra(data, &v, jsonx.Names[metadataJSON]())
 	if err != nil {
 		return fmt.Errorf("discovery: decode metadata: %w", err)
 	}
@@ -253,7 +252,7 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 // MarshalJSON encodes the metadata with the members in Extra added. A
 // member of Extra whose name belongs to a field is ignored.
 func (m Metadata) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(metadataJSON(m), m.Extra, jsonNames[metadataJSON]())
+	return jsonx.EncodeWithExtra(metadataJSON(m), m.Extra, jsonx.Names[metadataJSON](), nil)
 }
 
 // UnmarshalJSON decodes one credentials_supported_draft_00 entry.
@@ -262,7 +261,7 @@ func (c *CredentialSupportedDraft00) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	var v credentialJSON
-	extra, err := decodeWithExtra(data, &v, jsonNames[credentialJSON]())
+	extra, err := jsonx.DecodeWithExtra(data, &v, jsonx.Names[credentialJSON]())
 	if err != nil {
 		return fmt.Errorf("discovery: decode credentials_supported_draft_00: %w", err)
 	}
@@ -273,7 +272,7 @@ func (c *CredentialSupportedDraft00) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON encodes the entry with the members in Extra added.
 func (c CredentialSupportedDraft00) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(credentialJSON(c), c.Extra, jsonNames[credentialJSON]())
+	return jsonx.EncodeWithExtra(credentialJSON(c), c.Extra, jsonx.Names[credentialJSON](), nil)
 }
 
 // SupportsRequestURIParameter reports request_uri_parameter_supported,
@@ -285,86 +284,6 @@ func (m *Metadata) SupportsRequestURIParameter() bool {
 // isNull reports whether data is the JSON literal null, which decodes as a
 // no-op by encoding/json's convention.
 func isNull(data []byte) bool { return string(bytes.TrimSpace(data)) == "null" }
-
-// jsonNames returns, once per type, the set of JSON member names of T's
-// fields.
-func jsonNames[T any]() map[string]struct{} {
-	t := reflect.TypeFor[T]()
-	namesMu.Lock()
-	defer namesMu.Unlock()
-	if n, ok := namesByType[t]; ok {
-		return n
-	}
-	n := make(map[string]struct{}, t.NumField())
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		n[name] = struct{}{}
-	}
-	namesByType[t] = n
-	return n
-}
-
-var (
-	namesMu     sync.Mutex // guards namesByType
-	namesByType = map[reflect.Type]map[string]struct{}{}
-)
-
-// decodeWithExtra decodes the members of the JSON object data whose names
-// are in known into dst, matching names exactly, and returns the others.
-func decodeWithExtra(data []byte, dst any, known map[string]struct{}) (map[string]json.RawMessage, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, err
-	}
-	var extra map[string]json.RawMessage
-	for name, v := range raw {
-		if _, ok := known[name]; ok {
-			continue
-		}
-		if extra == nil {
-			extra = make(map[string]json.RawMessage)
-		}
-		extra[name] = v
-		delete(raw, name)
-	}
-	if len(raw) == 0 {
-		return extra, nil
-	}
-	b, err := json.Marshal(raw)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, dst); err != nil {
-		return nil, err
-	}
-	return extra, nil
-}
-
-// encodeWithExtra encodes v (a struct) and adds the members of extra whose
-// names are not in known.
-func encodeWithExtra(v any, extra map[string]json.RawMessage, known map[string]struct{}) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil || len(extra) == 0 {
-		return b, err
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, err
-	}
-	for name, raw := range extra {
-		if _, ok := known[name]; ok {
-			continue
-		}
-		if !json.Valid(raw) {
-			return nil, fmt.Errorf("discovery: extra member %q is not valid JSON", name)
-		}
-		obj[name] = raw
-	}
-	return json.Marshal(obj)
-}
 
 // Validate checks m against the configured issuer (OpenID Connect
 // Discovery 1.0 §3 and §4.3):

@@ -343,7 +343,7 @@ func (p *Provider) BackchannelURL(endpoint string) string {
 		return endpoint
 	}
 	u, err := url.Parse(endpoint)
-	if err != nil || !sameOrigin(u, p.issuerURL) {
+	if err != nil || !httpx.SameOrigin(u, p.issuerURL) {
 		return endpoint
 	}
 	path := u.EscapedPath()
@@ -356,27 +356,6 @@ func (p *Provider) BackchannelURL(endpoint string) string {
 		out += "?" + u.RawQuery
 	}
 	return out
-}
-
-// sameOrigin compares scheme, host name (case-insensitively) and port,
-// with the scheme's default port filled in.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		portOf(a) == portOf(b)
-}
-
-func portOf(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
 }
 
 // fetchResult is what one metadata fetch produced.

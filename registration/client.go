@@ -273,7 +273,7 @@ func (c *Client) checkClientURI(raw string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUntrustedURI, err)
 	}
-	if !sameOrigin(u, c.origin) {
+	if !httpx.SameOrigin(u, c.origin) {
 		return fmt.Errorf("%w: %q is not on the registration endpoint's origin %s://%s",
 			ErrUntrustedURI, sanitize(raw, 200), c.origin.Scheme, c.origin.Host)
 	}
@@ -429,25 +429,4 @@ func sanitizeAll(s []string) []string {
 		out[i] = sanitize(v, 200)
 	}
 	return out
-}
-
-// sameOrigin compares scheme, host name (case-insensitively) and port,
-// with the scheme's default port filled in.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		portOf(a) == portOf(b)
-}
-
-func portOf(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
 }

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/jsonx"
 )
 
 // Metadata is the client metadata an application registers (RFC 7591 §2):
@@ -285,7 +285,7 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	var v metadataJSON
-	extra, err := decodeWithExtra(data, &v, jsonNames[metadataJSON]())
+	extra, err := jsonx.DecodeWithExtra(data, &v, jsonx.Names[metadataJSON]())
 	if err != nil {
 		return fmt.Errorf("registration: decode client metadata: %w", err)
 	}
@@ -305,7 +305,10 @@ func (m *Metadata) UnmarshalJSON(data []byte) error {
 // answer may carry (client_secret, registration_access_token, …), is left
 // out.
 func (m Metadata) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(metadataJSON(m), m.Extra, jsonNames[metadataJSON]())
+	return jsonx.EncodeWithExtra(metadataJSON(m), m.Extra, jsonx.Names[metadataJSON](), func(name string) bool {
+		_, ok := responseMembers[name]
+		return ok
+	})
 }
 
 // Clone returns a deep copy of m.
@@ -374,87 +377,6 @@ var (
 	namesMu     sync.Mutex // guards namesByType
 	namesByType = map[reflect.Type]map[string]struct{}{}
 )
-
-// jsonNames returns, once per type, the set of JSON member names of T's
-// fields.
-func jsonNames[T any]() map[string]struct{} {
-	t := reflect.TypeFor[T]()
-	namesMu.Lock()
-	defer namesMu.Unlock()
-	if n, ok := namesByType[t]; ok {
-		return n
-	}
-	n := make(map[string]struct{}, t.NumField())
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		n[name] = struct{}{}
-	}
-	namesByType[t] = n
-	return n
-}
-
-// decodeWithExtra decodes the members of the JSON object data whose names
-// are in known into dst, matching names exactly, and returns the others.
-func decodeWithExtra(data []byte, dst any, known map[string]struct{}) (map[string]json.RawMessage, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, err
-	}
-	if raw == nil {
-		return nil, errors.New("not a JSON object")
-	}
-	var extra map[string]json.RawMessage
-	for name, v := range raw {
-		if _, ok := known[name]; ok {
-			continue
-		}
-		if extra == nil {
-			extra = make(map[string]json.RawMessage)
-		}
-		extra[name] = v
-		delete(raw, name)
-	}
-	if len(raw) == 0 {
-		return extra, nil
-	}
-	b, err := json.Marshal(raw)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, dst); err != nil {
-		return nil, err
-	}
-	return extra, nil
-}
-
-// encodeWithExtra encodes v (a struct) and adds the members of extra whose
-// names are neither in known nor response-only members.
-func encodeWithExtra(v any, extra map[string]json.RawMessage, known map[string]struct{}) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil || len(extra) == 0 {
-		return b, err
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, err
-	}
-	for name, raw := range extra {
-		if _, ok := known[name]; ok {
-			continue
-		}
-		if _, ok := responseMembers[name]; ok {
-			continue
-		}
-		if !json.Valid(raw) {
-			return nil, fmt.Errorf("registration: extra member %q is not valid JSON", name)
-		}
-		obj[name] = raw
-	}
-	return json.Marshal(obj)
-}
 
 // members returns the JSON members m encodes, by name.
 func (m *Metadata) members() (map[string]json.RawMessage, error) {

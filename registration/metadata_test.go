@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidcrp/oidcrp/internal/jsonx"
 )
 
 // hydraAnswer is a register answer of Ory Hydra v2.3.0, shortened.
@@ -112,7 +114,7 @@ func normalizeAll(t *testing.T, m *Metadata) map[string]any {
 
 func TestMetadataEncodesEveryField(t *testing.T) {
 	// Every field has a json tag, and a set field is encoded under it.
-	names := jsonNames[metadataJSON]()
+	names := jsonx.Names[metadataJSON]()
 	typ := reflect.TypeFor[Metadata]()
 	if len(names) != typ.NumField()-1 { // Extra has json:"-"
 		t.Fatalf("%d JSON names for %d fields", len(names), typ.NumField())

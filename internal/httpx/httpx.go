@@ -168,3 +168,24 @@ func CheckURL(what, raw string, allowHTTP bool) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// SameOrigin compares scheme, host name (case-insensitively) and port, with
+// the scheme's default port filled in (RFC 6454).
+func SameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
+}
