@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
@@ -372,11 +371,6 @@ func cloneSlice(s reflect.Value) reflect.Value {
 
 // isNull reports whether data is the JSON literal null.
 func isNull(data []byte) bool { return string(bytes.TrimSpace(data)) == "null" }
-
-var (
-	namesMu     sync.Mutex // guards namesByType
-	namesByType = map[reflect.Type]map[string]struct{}{}
-)
 
 // members returns the JSON members m encodes, by name.
 func (m *Metadata) members() (map[string]json.RawMessage, error) {
