@@ -355,3 +355,38 @@ func TestFrontchannelLogout(t *testing.T) {
 		t.Error("session survived front-channel logout")
 	}
 }
+
+// TestLogoutDuringRefresh: a back-channel logout that arrives while a
+// refresh of the same session is in flight must not be undone when the
+// refresh writes the session back (server-side store, whose loads rely on
+// deleted records rather than on the revocation list).
+func TestLogoutDuringRefresh(t *testing.T) {
+	e := logoutEnv(t, envOption{
+		config: func(c *rp.Config) {
+			c.Store = session.NewServerStore(session.NewMemoryBackend(), session.CookieOptions{})
+		},
+		provider: []rptest.Option{rptest.WithAccessTokenTTL(10 * time.Minute)},
+	})
+	b := e.browser()
+	b.login()
+	sid := e.op.SessionID()
+	e.op.SetMisbehaviour(rptest.Misbehaviour{TokenDelay: 400 * time.Millisecond})
+	e.clock.Advance(11 * time.Minute)
+	done := make(chan int, 1)
+	go func() {
+		status, _, _ := b.get("/private", "Accept", "application/json")
+		done <- status
+	}()
+	time.Sleep(100 * time.Millisecond) // the refresh is waiting on the token endpoint
+	tok, err := e.op.Sign(e.op.LogoutTokenClaims(testClientID, sid), rptest.WithHeader("typ", "logout+jwt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := e.postLogoutToken(tok); status != 200 {
+		t.Fatalf("back-channel logout: %d", status)
+	}
+	<-done
+	if b.loggedIn() {
+		t.Error("the refresh brought a logged-out session back")
+	}
+}

@@ -85,7 +85,9 @@ func (r *RP) ensureFresh(ctx context.Context, w http.ResponseWriter, req *http.R
 	if out.IDToken == "" {
 		out.IDToken = rec.IDToken
 	}
-	if err := r.store.Save(w, req, &out); err != nil {
+	if err := r.saveSession(w, req, &out); errors.Is(err, errRevoked) {
+		return rec, fmt.Errorf("%w: logged out during the refresh", ErrRefreshRejected)
+	} else if err != nil {
 		// The new tokens are remembered in r.replaced, so a request that
 		// still carries the old session reuses them rather than redeeming
 		// the rotated refresh token again.
@@ -172,6 +174,11 @@ func (r *RP) refresh(ctx context.Context, rec *session.Session) (*session.Sessio
 	// so that a replica waiting on it reads them instead of redeeming the
 	// rotated refresh token again.
 	if sv, ok := r.store.(idSaver); ok {
+		if err := r.checkNotRevoked(ctx, out); errors.Is(err, errRevoked) {
+			return nil, fmt.Errorf("%w: logged out during the refresh", ErrRefreshRejected)
+		} else if err != nil {
+			return nil, err
+		}
 		if err := sv.SaveID(ctx, out); err != nil {
 			r.log.Error("rp: save refreshed session", "err", err)
 		}

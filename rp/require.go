@@ -96,16 +96,20 @@ func (r *RP) loadValid(w http.ResponseWriter, req *http.Request) (*session.Sessi
 	case now.After(rec.CreatedAt.Add(r.cfg.SessionMaxAge)):
 	case r.cfg.SessionIdleTimeout > 0 && now.After(rec.LastSeen.Add(r.cfg.SessionIdleTimeout)):
 	default:
-		revoked, err := r.revoked(req.Context(), rec)
-		if err != nil {
-			return nil, errors.Join(ErrSessionStore, err)
-		}
-		if revoked {
-			break
+		if r.checkRevocationsOnLoad {
+			revoked, err := r.revoked(req.Context(), rec)
+			if err != nil {
+				return nil, errors.Join(ErrSessionStore, err)
+			}
+			if revoked {
+				break
+			}
 		}
 		if r.cfg.SessionIdleTimeout > 0 && now.Sub(rec.LastSeen) > r.touchInterval() {
 			rec.LastSeen = now
-			if err := r.store.Save(w, req, rec); err != nil {
+			if err := r.saveSession(w, req, rec); errors.Is(err, errRevoked) {
+				break
+			} else if err != nil {
 				r.log.Warn("rp: update session last-seen time", "err", err)
 			}
 		}
@@ -115,6 +119,36 @@ func (r *RP) loadValid(w http.ResponseWriter, req *http.Request) (*session.Sessi
 		r.log.Warn("rp: delete dead session", "err", err)
 	}
 	return nil, nil
+}
+
+// errRevoked: a session that was logged out meanwhile is not written back.
+var errRevoked = errors.New("rp: session was logged out")
+
+// saveSession writes an existing session back to the store. A server-side
+// store with an index deletes logged-out sessions' records, so loads skip
+// the revocation list (one store round trip per request); a write, which
+// could bring back a record deleted a moment ago, checks it first.
+func (r *RP) saveSession(w http.ResponseWriter, req *http.Request, rec *session.Session) error {
+	if err := r.checkNotRevoked(req.Context(), rec); err != nil {
+		return err
+	}
+	return r.store.Save(w, req, rec)
+}
+
+// checkNotRevoked returns errRevoked for a logged-out session when loads do
+// not consult the revocation list themselves.
+func (r *RP) checkNotRevoked(ctx context.Context, rec *session.Session) error {
+	if r.checkRevocationsOnLoad {
+		return nil
+	}
+	revoked, err := r.revoked(ctx, rec)
+	if err != nil {
+		return errors.Join(ErrSessionStore, err)
+	}
+	if revoked {
+		return errRevoked
+	}
+	return nil
 }
 
 // touchInterval is how stale LastSeen may get before it is rewritten, so

@@ -190,6 +190,10 @@ type RP struct {
 	csrfKey      []byte
 
 	logoutVerifier *logout.Verifier
+	// checkRevocationsOnLoad: the store keeps logged-out sessions' records
+	// (cookie stores, stores without an index), so every load consults the
+	// revocation list.
+	checkRevocationsOnLoad bool
 
 	refreshes singleflight.Group
 	replaced  *replacedTokens
@@ -268,6 +272,8 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		}
 		r.store = session.NewCookieStore(r.codec, opt)
 	}
+	_, indexed := session.IndexerOf(r.store)
+	r.checkRevocationsOnLoad = !indexed
 	r.revocations = cfg.Revocations
 	if r.revocations == nil {
 		r.revocations = session.NewMemoryRevocations(100000, cfg.Now)

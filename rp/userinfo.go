@@ -3,6 +3,7 @@ package rp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -66,7 +67,7 @@ func (r *RP) userInfo(ctx context.Context, w http.ResponseWriter, req *http.Requ
 	if err == nil {
 		if r.persistUserInfo && w != nil && string(info.Raw) != rec.UserInfoJSON {
 			rec.UserInfoJSON = string(info.Raw)
-			if err := r.store.Save(w, req, rec); err != nil {
+			if err := r.saveSession(w, req, rec); err != nil && !errors.Is(err, errRevoked) {
 				r.log.Warn("rp: save userinfo in session", "err", err)
 			}
 		}
