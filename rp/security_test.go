@@ -390,3 +390,45 @@ func TestFrontchannelLogoutCrossSiteNavigation(t *testing.T) {
 		t.Error("session ended")
 	}
 }
+
+// TestLoginFlowLifetime: a callback that arrives after LoginFlowTTL is
+// refused before the code is redeemed, even while the provider would still
+// accept the code.
+func TestLoginFlowLifetime(t *testing.T) {
+	er := &errorRecorder{}
+	e := newEnv(t, envOption{config: func(c *rp.Config) { c.LoginFlowTTL = 2 * time.Minute; c.ErrorHandler = er.handle }})
+	b := e.browser()
+	cb := b.startLogin("/login")
+	e.clock.Advance(3 * time.Minute) // rptest.CodeTTL is 10 minutes
+	tokens := e.op.Count("token")
+	if status, _ := b.callback(cb); status != http.StatusBadRequest {
+		t.Errorf("expired flow: %d, want 400", status)
+	}
+	if !errors.Is(er.last(), rp.ErrLoginExpired) || e.op.Count("token") != tokens {
+		t.Errorf("expired flow: %v after %d token requests, want ErrLoginExpired and none", er.last(), e.op.Count("token")-tokens)
+	}
+	if b.loggedIn() {
+		t.Error("logged in by an expired flow")
+	}
+}
+
+// TestStateMustMatchExactly: the login-state cookie is named after the
+// first characters of the state, but the whole state must match: a
+// callback whose state only starts like the flow's is refused before the
+// code is redeemed.
+func TestStateMustMatchExactly(t *testing.T) {
+	e := newEnv(t, envOption{})
+	b := e.browser()
+	cb := b.startLogin("/login")
+	q := cb.Query()
+	state := q.Get("state")
+	q.Set("state", state[:20]+strings.Repeat("A", len(state)-20))
+	cb.RawQuery = q.Encode()
+	tokens := e.op.Count("token")
+	if status, _ := b.callback(cb); status != http.StatusBadRequest {
+		t.Errorf("state with the flow's prefix: %d, want 400", status)
+	}
+	if e.op.Count("token") != tokens || b.loggedIn() {
+		t.Error("a state that only shares the flow's prefix reached the token endpoint")
+	}
+}
