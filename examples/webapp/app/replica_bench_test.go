@@ -25,6 +25,10 @@ func BenchmarkWhoamiRedis(b *testing.B) { benchmarkWhoami(b, "redis") }
 // (the session sealed in the cookie), for comparison.
 func BenchmarkWhoamiCookie(b *testing.B) { benchmarkWhoami(b, "cookie") }
 
+// BenchmarkWhoamiFile is BenchmarkWhoamiRedis with SESSION_STORE=file
+// (records cached in-process), for comparison.
+func BenchmarkWhoamiFile(b *testing.B) { benchmarkWhoami(b, "file") }
+
 // benchClients is the number of concurrent clients of the parallel
 // variant.
 const benchClients = 64

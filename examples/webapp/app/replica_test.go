@@ -135,6 +135,7 @@ func startReplicas(tb testing.TB, opt replicaOptions) *replicaSet {
 			"OIDC_CLIENT_SECRET":   replicaClientSecret,
 			"SESSION_STORE":        opt.store,
 			"REDIS_URL":            redisURL,
+			"SESSION_DIR":          tb.TempDir() + "/sessions",
 			"SESSION_KEYS":         replicaKey,
 			"OIDC_HOLDER_KEY_FILE": tb.TempDir() + "/holder.pem",
 		}
