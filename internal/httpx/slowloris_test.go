@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,8 +81,13 @@ func TestNewClientSlowLoris(t *testing.T) {
 			baseline := runtime.NumGoroutine()
 			srv, stop := slowLorisServer(t, tc.headersFirst)
 			c := NewClient(300*time.Millisecond, 0)
+			// A safety net, so that a client without timeouts fails the
+			// test instead of hanging it.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 			start := time.Now()
-			resp, err := c.Get(srv.URL)
+			resp, err := c.Do(req)
 			if err == nil {
 				_, err = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
