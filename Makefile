@@ -6,10 +6,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export OIDCRP_HYDRA := 1
 export OIDCRP_BROWSER := 1
 
-.PHONY: test deps lint unit interop demo bench
+.PHONY: test deps lint unit fuzz interop demo bench
 
-## test: dependencies, lint, then every test with the race detector
-test: deps lint unit
+## test: dependencies, lint, every test with the race detector, a short fuzz of every target
+test: deps lint unit fuzz
 
 ## deps: Chromium and redis-server from Debian (with CI=true), Ory Hydra v2.3.0
 deps:
@@ -18,6 +18,11 @@ deps:
 ## unit: go test -race ./... (Hydra and browser tests included)
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## fuzz: every fuzz target for FUZZTIME (default 10s) each
+FUZZTIME ?= 10s
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ## interop: only the tests against a real Ory Hydra and Chromium
 interop: deps
