@@ -217,7 +217,15 @@ func (f *FileStore) Close() error {
 	return nil
 }
 
-func keyOf(id string) fileKey { return sha256.Sum256([]byte(id)) }
+func keyOf(id string) fileKey {
+	// A stack buffer: a []byte(id) conversion would allocate on every load.
+	var buf [128]byte
+	if len(id) <= len(buf) {
+		n := copy(buf[:], id)
+		return sha256.Sum256(buf[:n])
+	}
+	return sha256.Sum256([]byte(id))
+}
 
 func (f *FileStore) path(k fileKey) string { return filepath.Join(f.dir, hex.EncodeToString(k[:])) }
 
