@@ -10,7 +10,8 @@
 //	                    and keep the registration in shape (RFC 7592)
 //	OIDC_REGISTRATION_ENDPOINT  for providers whose discovery lists none
 //	OIDC_CREDENTIALS_FILE  where registered credentials persist
-//	                    (default ./oidcrp-client.json)
+//	                    (default ./oidcrp-client.json; in Redis with
+//	                    SESSION_STORE=redis)
 //	OIDC_REDIRECT_URL   callback URL (default http://<LISTEN_ADDR>/callback)
 //	OIDC_SCOPES         scopes (default "openid profile email offline_access")
 //	SESSION_STORE       cookie (default), file or redis

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/registration"
 	"github.com/oidcrp/oidcrp/rp"
 	"github.com/oidcrp/oidcrp/rp/session"
 	"github.com/oidcrp/oidcrp/rp/session/redisstore"
@@ -170,6 +171,7 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 	}
 	secure := strings.HasPrefix(c.RedirectURL, "https:")
 	var closers []func() error
+	var credStore registration.CredentialStore // nil: the credentials file
 	switch c.SessionStore {
 	case "file":
 		codec, err := session.NewCodec(c.SessionKeys...)
@@ -203,6 +205,7 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		rc.Revocations = rs.Revocations()
 		rc.ReplayCache = rs.ReplayCache()
 		rc.Locker = rs
+		credStore = rs.CredentialStore("client")
 	}
 	closeAll := func() {
 		for _, f := range closers {
@@ -214,7 +217,7 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 		if err != nil {
 			return nil, nil, err
 		}
-		creds, err := selfRegister(ctx, c, prov, logger)
+		creds, err := selfRegister(ctx, c, prov, credStore, logger)
 		if err != nil {
 			prov.Close()
 			closeAll()

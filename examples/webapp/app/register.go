@@ -42,12 +42,21 @@ func clientMetadata(c *Config) (*registration.Metadata, error) {
 // and reconciles the registration in the background (registration.Ensure:
 // drift, a rotated registration token, a client deleted at the provider).
 // Without any, it registers before returning, retrying until ctx ends.
-func selfRegister(ctx context.Context, c *Config, prov *discovery.Provider, logger *slog.Logger) (*registration.Credentials, error) {
+//
+// store keeps the credentials; nil means the file OIDC_CREDENTIALS_FILE.
+// With SESSION_STORE=redis the replicas share them (and the lock around
+// registering) through Redis, so that they register one client, not one
+// each.
+func selfRegister(ctx context.Context, c *Config, prov *discovery.Provider, store registration.CredentialStore, logger *slog.Logger) (*registration.Credentials, error) {
 	md, err := clientMetadata(c)
 	if err != nil {
 		return nil, err
 	}
-	store := registration.NewFileStore(c.CredentialsFile)
+	where := "redis"
+	if store == nil {
+		store = registration.NewFileStore(c.CredentialsFile)
+		where = c.CredentialsFile
+	}
 	opt := registration.Options{
 		Metadata:             md,
 		Store:                store,
@@ -57,7 +66,7 @@ func selfRegister(ctx context.Context, c *Config, prov *discovery.Provider, logg
 	}
 	stored, err := store.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("OIDC_CREDENTIALS_FILE: %w", err)
+		return nil, fmt.Errorf("stored client credentials (%s): %w", where, err)
 	}
 	if stored != nil && stored.ClientID != "" && (stored.Issuer == "" || stored.Issuer == c.Issuer) {
 		go func() {
@@ -70,7 +79,7 @@ func selfRegister(ctx context.Context, c *Config, prov *discovery.Provider, logg
 					"old_client_id", stored.ClientID, "client_id", creds.ClientID)
 			}
 		}()
-		logger.Info("webapp: using the stored client registration", "client_id", stored.ClientID, "file", c.CredentialsFile)
+		logger.Info("webapp: using the stored client registration", "client_id", stored.ClientID, "store", where)
 		return stored, nil
 	}
 	return ensureWithRetry(ctx, opt, logger)
