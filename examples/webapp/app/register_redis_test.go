@@ -42,7 +42,14 @@ func TestHydraReplicasSelfRegisterOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
+			// Each replica has its own disk: only Redis is shared.
+			own := t.TempDir() + "/client.json"
+			cfg, err := app.LoadConfig(func(k string) string {
+				if k == "OIDC_CREDENTIALS_FILE" {
+					return own
+				}
+				return vars[k]
+			})
 			if err != nil {
 				t.Error(err)
 				return
