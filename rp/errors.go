@@ -52,11 +52,15 @@ var (
 // §4.1.2.1, OpenID Connect Core §3.1.2.6). Description and URI come from the
 // provider through the browser: they are untrusted text.
 type AuthError struct {
-	Code        string
+	// Code is the error parameter, such as "access_denied".
+	Code string
+	// Description is error_description: the provider's text, untrusted.
 	Description string
-	URI         string
+	// URI is error_uri: a page about the error, untrusted.
+	URI string
 }
 
+// Error describes the refusal, naming its code.
 func (e *AuthError) Error() string {
 	if e.Description != "" {
 		return fmt.Sprintf("rp: authorization failed: %s: %s", e.Code, e.Description)
