@@ -42,7 +42,9 @@ func (r *RP) BackchannelLogoutHandler() http.Handler {
 // the provider loads in an iframe. With iss and sid it ends every session
 // of that provider session (the iframe is cross-site, so the browser may
 // not send our cookie); without them it ends the session whose cookie came
-// with the request. Only the provider's origin may frame the answer.
+// with the request, but only when the browser marks the request as a frame
+// load (Sec-Fetch-Dest: iframe), so that a cross-site link cannot log
+// anyone out. Only the provider's origin may frame the answer.
 func (r *RP) FrontchannelLogoutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		logout.FrontChannelHeaders(w.Header(), r.cfg.Issuer)
@@ -56,12 +58,22 @@ func (r *RP) FrontchannelLogoutHandler() http.Handler {
 			http.Error(w, "invalid logout request", status)
 			return
 		}
-		if fc.SID != "" {
+		switch {
+		case fc.SID != "":
 			err = r.endProviderSession(req.Context(), fc.Issuer, fc.SID, "")
-		} else if rec, lerr := r.store.Load(req); lerr != nil {
-			err = lerr
-		} else if rec != nil {
-			r.end(w, req, rec)
+		case req.Header.Get("Sec-Fetch-Dest") != "iframe":
+			// Without iss and sid only the cookie says whose session
+			// ends, and a cross-site page could send the browser here
+			// at top level (Lax cookies go along): logout CSRF. Such a
+			// request counts only when the browser says it loads a
+			// frame, as the provider's logout page does.
+			r.log.Info("rp: front-channel logout without sid outside a frame ignored")
+		default:
+			if rec, lerr := r.store.Load(req); lerr != nil {
+				err = lerr
+			} else if rec != nil {
+				r.end(w, req, rec)
+			}
 		}
 		if err != nil {
 			r.log.Error("rp: front-channel logout", "err", err)

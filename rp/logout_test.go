@@ -390,3 +390,18 @@ func TestLogoutDuringRefresh(t *testing.T) {
 		t.Error("the refresh brought a logged-out session back")
 	}
 }
+
+// TestFrontchannelLogoutByCookieInFrame: a provider that sends neither iss
+// nor sid loads the URI in an iframe; the browser's cookie then names the
+// session to end.
+func TestFrontchannelLogoutByCookieInFrame(t *testing.T) {
+	e := logoutEnv(t, envOption{})
+	b := e.browser()
+	b.login()
+	if status, _, _ := b.get("/frontchannel-logout", "Sec-Fetch-Dest", "iframe", "Sec-Fetch-Site", "cross-site"); status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	if b.loggedIn() {
+		t.Error("session survived a front-channel logout in a frame")
+	}
+}

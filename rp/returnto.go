@@ -36,5 +36,10 @@ func cleanReturnTo(s string) (string, bool) {
 		return "", false
 	}
 	u.Fragment, u.RawFragment = "", ""
-	return u.RequestURI(), true
+	out := u.RequestURI()
+	// Escaping can triple the length; the bound is on what is kept.
+	if len(out) > maxReturnTo {
+		return "", false
+	}
+	return out, true
 }

@@ -42,7 +42,6 @@ func TestSigningAlgs(t *testing.T) {
 // (RFC 6265 §6.1); otherwise the browser drops the cookie and that login
 // fails. cleanReturnTo bounds its input, but re-escaping can triple it.
 func TestReturnToLengthAfterEscaping(t *testing.T) {
-	t.Skip("gap in rp.cleanReturnTo: the bound applies before escaping, so a return_to of 2047 spaces becomes 6k bytes and the login-state cookie exceeds 4096 bytes")
 	in := "/" + strings.Repeat(" ", maxReturnTo-1)
 	got, ok := cleanReturnTo(in)
 	if ok && len(got) > maxReturnTo {

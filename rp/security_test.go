@@ -378,16 +378,12 @@ func TestRefreshCannotSwitchIdentity(t *testing.T) {
 // (SameSite=Lax cookies are sent on top-level navigations) must not be
 // able to log the user out: that is logout CSRF.
 func TestFrontchannelLogoutCrossSiteNavigation(t *testing.T) {
-	t.Skip("gap in rp.FrontchannelLogoutHandler: a cross-site top-level GET without iss and sid ends the session (logout CSRF); it should require iss and sid, or refuse requests whose Sec-Fetch-Site is cross-site outside an iframe")
 	e := logoutEnv(t, envOption{})
 	b := e.browser()
 	b.login()
 	status, _, _ := b.get("/frontchannel-logout", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document")
-	if status == http.StatusOK && !b.loggedIn() {
-		t.Error("a cross-site navigation to the front-channel logout URI ended the session")
-	}
 	if !b.loggedIn() {
-		t.Error("session ended")
+		t.Errorf("a cross-site navigation to the front-channel logout URI (answered %d) ended the session", status)
 	}
 }
 

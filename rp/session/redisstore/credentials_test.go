@@ -138,7 +138,7 @@ func TestCredentialLock(t *testing.T) {
 		}
 	})
 	t.Run("names are separate", func(t *testing.T) {
-		u, err := tryLock(other, 200*time.Millisecond)
+		u, err := tryLock(other, 3*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,8 @@ func TestCredentialLock(t *testing.T) {
 	t.Run("released at unlock", func(t *testing.T) {
 		unlock()
 		unlock() // twice is fine
-		u, err := tryLock(b, 200*time.Millisecond)
+		// Generous: on a loaded machine the release takes a moment.
+		u, err := tryLock(b, 3*time.Second)
 		if err != nil {
 			t.Fatalf("Lock after unlock: %v", err)
 		}
