@@ -40,7 +40,8 @@ func TestSigningAlgs(t *testing.T) {
 // TestReturnToLengthAfterEscaping: a return path accepted at login must
 // keep the login-state cookie within the 4096 bytes browsers store
 // (RFC 6265 §6.1); otherwise the browser drops the cookie and that login
-// fails. cleanReturnTo bounds its input, but re-escaping can triple it.
+// fails. Re-escaping can triple a path, so the bound must hold for the
+// escaped result.
 func TestReturnToLengthAfterEscaping(t *testing.T) {
 	in := "/" + strings.Repeat(" ", maxReturnTo-1)
 	got, ok := cleanReturnTo(in)

@@ -4,6 +4,8 @@
 #   scripts/fuzz.sh                 # each target for 10s
 #   FUZZTIME=60s scripts/fuzz.sh    # longer
 #   FUZZPARALLEL=1 scripts/fuzz.sh  # fuzzing workers per target (default: GOMAXPROCS)
+#   FUZZMINIMIZETIME=60s ...        # time to minimize each new input (default 2s; Go's
+#                                   # own default, 60s, can eat a short run whole)
 #   scripts/fuzz.sh ./logout/...    # only the targets of these packages
 #
 # Targets are discovered with `go test -list`. The first target that finds
@@ -44,7 +46,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 	exit 1
 fi
 
-flags=(-run '^$' -fuzztime "$FUZZTIME")
+flags=(-run '^$' -fuzztime "$FUZZTIME" -fuzzminimizetime "${FUZZMINIMIZETIME:-2s}")
 [ -z "${FUZZPARALLEL:-}" ] || flags+=(-parallel "$FUZZPARALLEL")
 
 passed=0
