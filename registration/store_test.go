@@ -160,17 +160,19 @@ func TestPortableLockTakesOverAStaleLock(t *testing.T) {
 	old := time.Now().Add(-time.Minute)
 	os.Chtimes(path, old, old)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
-	unlock, err := lockPortable(ctx, path, 200*time.Millisecond)
+	// A stale age of 600 ms leaves the holder's heartbeat (every 200 ms)
+	// room to run late on a loaded machine.
+	unlock, err := lockPortable(ctx, path, 600*time.Millisecond)
 	if err != nil {
 		t.Fatalf("stale lock not taken over: %v", err)
 	}
 	// While held, the holder keeps the file fresh: no takeover.
-	time.Sleep(400 * time.Millisecond)
-	ctx2, cancel2 := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	time.Sleep(1200 * time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel2()
-	if _, err := lockPortable(ctx2, path, 200*time.Millisecond); err == nil {
+	if _, err := lockPortable(ctx2, path, 600*time.Millisecond); err == nil {
 		t.Fatal("a held lock was taken over")
 	}
 	unlock()
