@@ -160,8 +160,10 @@ func FuzzCallback(f *testing.F) {
 				t.Fatalf("callback ?%s set %s", query, c.Name)
 			}
 		}
+		// Provider text may be shown, escaped, as text; it must never
+		// become markup or a URL the page links to.
 		body := strings.ToLower(rec.Body.String())
-		for _, tag := range []string{"<script", "<img", "<svg", "<iframe", "javascript:"} {
+		for _, tag := range []string{"<script", "<img", "<svg", "<iframe", `="javascript:`, `='javascript:`, `href="data:`} {
 			if strings.Contains(body, tag) {
 				t.Fatalf("callback ?%s echoed %s unescaped: %s", query, tag, body)
 			}
