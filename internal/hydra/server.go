@@ -319,6 +319,10 @@ func (s *Server) warmUp(ctx context.Context) error {
 	return nil
 }
 
+// ErrKilled reports that Hydra did not exit within the grace period after
+// SIGTERM and was killed.
+var ErrKilled = errors.New("hydra: stop: killed after SIGTERM timeout")
+
 // Stop sends SIGTERM, waits up to five seconds, then sends SIGKILL, and
 // removes Dir. It is safe to call more than once; later calls return the
 // first result.
@@ -336,7 +340,7 @@ func (s *Server) Stop() error {
 				case <-time.After(stopGrace):
 					s.cmd.Process.Kill()
 					<-s.done
-					s.stopErr = errors.Join(s.stopErr, errors.New("hydra: stop: killed after SIGTERM timeout"))
+					s.stopErr = errors.Join(s.stopErr, ErrKilled)
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package hydra
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -73,7 +74,12 @@ func startForTest(t testing.TB, opt Options) (*Server, error) {
 		if t.Failed() {
 			t.Logf("Hydra log (last 60 lines):\n%s", s.LogTail(60))
 		}
-		if err := s.Stop(); err != nil {
+		// Hydra's graceful shutdown can outlast the grace period on a
+		// loaded machine; being killed then loses nothing of a test's
+		// in-memory provider.
+		if err := s.Stop(); errors.Is(err, ErrKilled) {
+			t.Logf("stop Ory Hydra: %v", err)
+		} else if err != nil {
 			t.Errorf("stop Ory Hydra: %v", err)
 		}
 	})
