@@ -92,10 +92,13 @@ func EndSessionURL(endpoint string, req EndSessionRequest) (string, error) {
 		{"state", req.State},
 		{"ui_locales", strings.Join(req.UILocales, " ")},
 	} {
-		if p.value == "" {
-			continue
+		// The parameters of the logout request are the RP's alone: a
+		// value the endpoint's own query carries never stands in for one
+		// the request leaves out.
+		q.Del(p.name)
+		if p.value != "" {
+			q.Set(p.name, p.value)
 		}
-		q.Set(p.name, p.value)
 	}
 	u.RawQuery = q.Encode()
 	u.ForceQuery = false
