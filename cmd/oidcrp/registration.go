@@ -130,6 +130,25 @@ func (s *session) loadExisting(ctx context.Context) (*registration.Credentials, 
 	return creds, nil
 }
 
+// openRegistration locks the credentials file and returns it with the
+// stored registration and a client that manages it; the caller unlocks.
+func openRegistration(ctx context.Context, common *commonFlags) (*session, *registration.Credentials, *registration.Client, error) {
+	s, err := openStore(ctx, common.credentials)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	creds, err := s.loadExisting(ctx)
+	var client *registration.Client
+	if err == nil {
+		client, err = clientFor(creds, common)
+	}
+	if err != nil {
+		s.unlock()
+		return nil, nil, nil, err
+	}
+	return s, creds, client, nil
+}
+
 func clientFor(creds *registration.Credentials, c *commonFlags) (*registration.Client, error) {
 	if creds.RegistrationEndpoint == "" {
 		return nil, errors.New("the credentials file names no registration_endpoint")
@@ -255,19 +274,11 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := withTimeout(ctx, common.timeout)
 	defer cancel()
-	s, err := openStore(ctx, common.credentials)
+	s, creds, client, err := openRegistration(ctx, &common)
 	if err != nil {
 		return fail(stderr, "get", err)
 	}
 	defer s.unlock()
-	creds, err := s.loadExisting(ctx)
-	if err != nil {
-		return fail(stderr, "get", err)
-	}
-	client, err := clientFor(creds, &common)
-	if err != nil {
-		return fail(stderr, "get", err)
-	}
 	cur, err := client.Read(ctx, creds)
 	if err != nil {
 		if errors.Is(err, registration.ErrTokenRejected) {
@@ -298,15 +309,11 @@ func runUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	ctx, cancel := withTimeout(ctx, common.timeout)
 	defer cancel()
-	s, err := openStore(ctx, common.credentials)
+	s, creds, client, err := openRegistration(ctx, &common)
 	if err != nil {
 		return fail(stderr, "update", err)
 	}
 	defer s.unlock()
-	creds, err := s.loadExisting(ctx)
-	if err != nil {
-		return fail(stderr, "update", err)
-	}
 	md := creds.Requested.Clone()
 	if md == nil {
 		md = creds.Metadata.Clone()
@@ -317,10 +324,6 @@ func runUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	meta.apply(fs, md, false)
 	if err := md.CheckURIs(common.insecureHTTP); err != nil {
 		return usageError(fs, stderr, "%v", err)
-	}
-	client, err := clientFor(creds, &common)
-	if err != nil {
-		return fail(stderr, "update", err)
 	}
 	upd, err := client.Update(ctx, creds, md)
 	if upd != nil {
@@ -351,19 +354,11 @@ func runDelete(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	ctx, cancel := withTimeout(ctx, common.timeout)
 	defer cancel()
-	s, err := openStore(ctx, common.credentials)
+	s, creds, client, err := openRegistration(ctx, &common)
 	if err != nil {
 		return fail(stderr, "delete", err)
 	}
 	defer s.unlock()
-	creds, err := s.loadExisting(ctx)
-	if err != nil {
-		return fail(stderr, "delete", err)
-	}
-	client, err := clientFor(creds, &common)
-	if err != nil {
-		return fail(stderr, "delete", err)
-	}
 	if err := client.Delete(ctx, creds); err != nil {
 		if errors.Is(err, registration.ErrTokenRejected) {
 			err = fmt.Errorf("%w; if the client is already gone, remove %s by hand", err, common.credentials)
