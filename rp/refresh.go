@@ -41,8 +41,7 @@ func (r *RP) needsRefresh(rec *session.Session, now time.Time) bool {
 // token is about to expire. Concurrent callers for one session share one
 // refresh; each waits with its own ctx. The refreshed session is saved to
 // the store and into w's cookies.
-func (r *RP) ensureFresh(ctx context.Context, w http.ResponseWriter, req *http.Request, rec *session.Session) (*session.Session, error) {
-	now := r.now()
+func (r *RP) ensureFresh(ctx context.Context, w http.ResponseWriter, req *http.Request, rec *session.Session, now time.Time) (*session.Session, error) {
 	if !r.needsRefresh(rec, now) {
 		return rec, nil
 	}

@@ -57,11 +57,13 @@ func (r *RP) LoadSession(next http.Handler) http.Handler {
 // session loads the request's session and checks it. (nil, nil) means no
 // live session; an error is a system failure.
 func (r *RP) session(w http.ResponseWriter, req *http.Request) (*Session, error) {
-	rec, err := r.loadValid(w, req)
+	// One clock reading serves the whole request's checks.
+	now := r.now()
+	rec, err := r.loadValid(w, req, now)
 	if err != nil || rec == nil {
 		return nil, err
 	}
-	rec, err = r.ensureFresh(req.Context(), w, req, rec)
+	rec, err = r.ensureFresh(req.Context(), w, req, rec, now)
 	switch {
 	case errors.Is(err, ErrRefreshRejected), errors.Is(err, ErrIdentityChanged):
 		r.log.Info("rp: session ended by refresh", "sub", rec.Subject, "err", err)
@@ -75,14 +77,14 @@ func (r *RP) session(w http.ResponseWriter, req *http.Request) (*Session, error)
 	}
 	s := &Session{rp: r, rec: rec, w: w, req: req}
 	if r.ui != nil {
-		s.userinfo = r.userInfo(req.Context(), w, req, rec)
+		s.userinfo = r.userInfo(req.Context(), w, req, rec, now)
 	}
 	return s, nil
 }
 
 // loadValid loads the session record and applies lifetimes and
 // revocation. Dead sessions are cleared from the browser.
-func (r *RP) loadValid(w http.ResponseWriter, req *http.Request) (*session.Session, error) {
+func (r *RP) loadValid(w http.ResponseWriter, req *http.Request, now time.Time) (*session.Session, error) {
 	rec, err := r.store.Load(req)
 	if err != nil {
 		return nil, errors.Join(ErrSessionStore, err)
@@ -90,7 +92,6 @@ func (r *RP) loadValid(w http.ResponseWriter, req *http.Request) (*session.Sessi
 	if rec == nil {
 		return nil, nil
 	}
-	now := r.now()
 	switch {
 	case rec.Issuer != r.cfg.Issuer:
 	case now.After(rec.CreatedAt.Add(r.cfg.SessionMaxAge)):

@@ -73,7 +73,7 @@ func (s *Session) CSRFToken() string { return s.rp.csrfToken(s.rec.ID) }
 // Token returns the session's access token, refreshed first when it is
 // expired or about to be (one refresh per session at a time).
 func (s *Session) Token(ctx context.Context) (*oauth2.Token, error) {
-	rec, err := s.rp.ensureFresh(ctx, s.w, s.req, s.rec)
+	rec, err := s.rp.ensureFresh(ctx, s.w, s.req, s.rec, s.rp.now())
 	if err != nil {
 		return nil, err
 	}

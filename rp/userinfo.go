@@ -39,8 +39,7 @@ type userInfoEntry struct {
 // refresh. When the provider fails, the last answer (cached in-process,
 // or in the record of a server-side store) is served and the failure
 // logged. A nil result means none is known.
-func (r *RP) userInfo(ctx context.Context, w http.ResponseWriter, req *http.Request, rec *session.Session) *userinfo.Info {
-	now := r.now()
+func (r *RP) userInfo(ctx context.Context, w http.ResponseWriter, req *http.Request, rec *session.Session, now time.Time) *userinfo.Info {
 	e, ok := r.uiCache.get(rec.ID)
 	if ok && !e.tokenIssued.Before(rec.TokenIssued) && now.Sub(e.fetched) < r.cfg.UserInfoTTL {
 		return e.info
