@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/leaktest"
 )
 
 // trickle answers 200 at once, then one byte every 20 ms until the client
@@ -32,25 +33,6 @@ func trickle(stop <-chan struct{}) http.HandlerFunc {
 				w.(http.Flusher).Flush()
 			}
 		}
-	}
-}
-
-// waitGoroutines fails unless the number of goroutines drops back to
-// baseline within a few seconds.
-func waitGoroutines(t *testing.T, baseline int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= baseline {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines remain, %d before: leak\n%s", n, baseline, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -95,7 +77,7 @@ func TestSlowLorisProvider(t *testing.T) {
 			close(stop)
 			client.CloseIdleConnections()
 			op.srv.Close()
-			waitGoroutines(t, baseline)
+			leaktest.WaitGoroutines(t, baseline)
 		})
 	}
 }

@@ -11,28 +11,10 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/leaktest"
 	"github.com/oidcrp/oidcrp/rp"
 	"github.com/oidcrp/oidcrp/rp/rptest"
 )
-
-// waitGoroutines fails unless the number of goroutines drops back to
-// baseline within a few seconds.
-func waitGoroutines(t *testing.T, baseline int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= baseline {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines remain, %d before: leak\n%s", n, baseline, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // slowTokenEndpoint stands in front of the provider's token endpoint: it
 // passes requests through, or, while slow is set, answers 200 at once and
@@ -139,5 +121,5 @@ func TestSlowLorisTokenEndpoint(t *testing.T) {
 	})
 	client.CloseIdleConnections()
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	waitGoroutines(t, baseline)
+	leaktest.WaitGoroutines(t, baseline)
 }

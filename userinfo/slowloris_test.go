@@ -7,28 +7,10 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/leaktest"
 	"github.com/oidcrp/oidcrp/rp/rptest"
 	"github.com/oidcrp/oidcrp/userinfo"
 )
-
-// waitGoroutines fails unless the number of goroutines drops back to
-// baseline within a few seconds.
-func waitGoroutines(t *testing.T, baseline int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= baseline {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines remain, %d before: leak\n%s", n, baseline, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestSlowLorisUserinfo: a userinfo endpoint that answers 200 at once and
 // then trickles its body forever costs the HTTP client's timeout, and
@@ -70,5 +52,5 @@ func TestSlowLorisUserinfo(t *testing.T) {
 			t.Errorf("Fetch took %v; the client's timeout is 200ms", d)
 		}
 	})
-	waitGoroutines(t, baseline)
+	leaktest.WaitGoroutines(t, baseline)
 }

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/oidcrp/oidcrp/internal/leaktest"
 )
 
 // slowLorisServer answers every request slowly: with headersFirst it sends the
@@ -48,25 +50,6 @@ func slowLorisServer(t *testing.T, headersFirst bool) (*httptest.Server, func())
 	}
 }
 
-// waitForGoroutines fails unless the number of goroutines drops back to
-// baseline within a few seconds.
-func waitForGoroutines(t *testing.T, baseline int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= baseline {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines remain, %d before: leak\n%s", n, baseline, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestNewClientSlowLoris: a provider that never answers, or trickles its
 // answer forever, costs a bounded time and leaves no goroutine behind.
 func TestNewClientSlowLoris(t *testing.T) {
@@ -101,7 +84,7 @@ func TestNewClientSlowLoris(t *testing.T) {
 			}
 			c.CloseIdleConnections()
 			stop()
-			waitForGoroutines(t, baseline)
+			leaktest.WaitGoroutines(t, baseline)
 		})
 	}
 }
