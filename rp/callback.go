@@ -71,7 +71,7 @@ func (r *RP) callback(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, req, fmt.Errorf("%w: token response has no id_token", ErrInvalidIDToken))
 		return
 	}
-	idt, err := r.verifyIDToken(ctx, md, rawID, idTokenCheck{nonce: flow.Nonce, maxAge: flow.MaxAge, accessToken: tok.AccessToken})
+	idt, err := r.verifyIDToken(ctx, md, rawID, idTokenCheck{nonce: flow.Nonce, maxAge: flow.MaxAge, acr: flow.ACR, accessToken: tok.AccessToken})
 	if err != nil {
 		r.fail(w, req, err)
 		return

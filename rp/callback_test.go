@@ -277,6 +277,56 @@ func TestCallbackMaxAge(t *testing.T) {
 	}
 }
 
+func TestCallbackRequireACR(t *testing.T) {
+	t.Run("provider grants a required class", func(t *testing.T) {
+		e := newEnv(t, envOption{})
+		b := e.browser()
+		cb := b.startLogin("/login-mfa")
+		if got := e.op.LastAuthorizeRequest().Get("acr_values"); got != "urn:example:mfa urn:example:hwk" {
+			t.Fatalf("acr_values sent = %q", got)
+		}
+		if status, _ := b.callback(cb); status != http.StatusSeeOther {
+			t.Fatalf("status %d", status)
+		}
+		if !b.loggedIn() {
+			t.Fatal("no session")
+		}
+	})
+	// A provider that authenticates by a weaker method than required (or
+	// names none) must not give the application a session it believes
+	// to be strongly authenticated.
+	for _, tc := range []struct {
+		name string
+		acr  any
+	}{
+		{"weaker class", "urn:example:pwd"},
+		{"empty acr", ""},
+		{"no acr", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOption{provider: []rptest.Option{rptest.WithClaims(map[string]any{"acr": tc.acr})}})
+			b := e.browser()
+			status, body := b.callback(b.startLogin("/login-mfa"))
+			if status != http.StatusForbidden {
+				t.Errorf("status %d, want 403: %s", status, body)
+			}
+			if !strings.Contains(body, "Stronger login needed") {
+				t.Errorf("error page does not say why: %s", body)
+			}
+			if b.loggedIn() {
+				t.Error("a session was created")
+			}
+		})
+	}
+	t.Run("ACRValues alone stays voluntary", func(t *testing.T) {
+		e := newEnv(t, envOption{provider: []rptest.Option{rptest.WithClaims(map[string]any{"acr": "urn:example:pwd"})}})
+		b := e.browser()
+		if status, _ := b.callback(b.startLogin("/login-voluntary-acr")); status != http.StatusSeeOther {
+			t.Fatalf("status %d", status)
+		}
+	})
+}
+
 func TestNewSessionOnLogin(t *testing.T) {
 	// Logging in again replaces the session ID (no fixation) and the old
 	// session cookie stops working.

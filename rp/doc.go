@@ -15,6 +15,13 @@
 //     lost.
 //   - [RP.LogoutHandler] ends the session (POST with a CSRF token).
 //
+// [LoginOption] values add request parameters. Most only ask ([Prompt],
+// [ACRValues]); [MaxAge] and [RequireACR] are also checked in the ID token,
+// so a login that does not meet them fails:
+//
+//	// The payment pages need a second factor (step-up).
+//	mux.Handle("/login/mfa", auth.LoginHandler(rp.RequireACR("urn:example:mfa")))
+//
 // Nothing on the request path touches the network in steady state: the
 // metadata and keys come from the cache and the session from its cookie.
 //

@@ -64,6 +64,8 @@ func describe(err error, status int) (title, msg, detail string, loginAgain bool
 		return "Login was not completed", "The identity provider did not complete the login.", detail, true
 	case errors.Is(err, ErrStateMismatch), errors.Is(err, ErrLoginExpired):
 		return "Login link no longer valid", "This login response does not belong to a login in progress in this browser: it was used already, has expired, or was opened from a bookmark or the back button.", "", true
+	case errors.Is(err, ErrACRNotSatisfied):
+		return "Stronger login needed", "The identity provider did not confirm the kind of login this page requires.", "", true
 	case errors.Is(err, ErrCSRF):
 		return "Request refused", "The request did not come from this application's own page.", "", false
 	case errors.Is(err, ErrProviderUnavailable):

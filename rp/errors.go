@@ -26,6 +26,9 @@ var (
 	// ErrInvalidIDToken: the ID token failed a check of OpenID Connect Core
 	// §3.1.3.7; the wrapped error says which.
 	ErrInvalidIDToken = errors.New("rp: invalid ID token")
+	// ErrACRNotSatisfied: the login required an authentication context
+	// class (RequireACR) and the ID token's acr claim is none of them.
+	ErrACRNotSatisfied = errors.New("rp: authentication context class not satisfied")
 	// ErrCodeExchange: the token endpoint refused the authorization code.
 	ErrCodeExchange = errors.New("rp: authorization code refused")
 	// ErrRefreshRejected: the provider refused the refresh token
@@ -87,7 +90,7 @@ func HTTPStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrNotAuthenticated), errors.Is(err, ErrRefreshRejected), errors.Is(err, ErrIdentityChanged):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrCSRF):
+	case errors.Is(err, ErrCSRF), errors.Is(err, ErrACRNotSatisfied):
 		return http.StatusForbidden
 	case errors.Is(err, ErrProviderUnavailable), errors.Is(err, ErrSessionStore):
 		return http.StatusServiceUnavailable

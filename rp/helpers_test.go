@@ -133,6 +133,8 @@ func newEnv(t *testing.T, o envOption) *env {
 		json.NewEncoder(w).Encode(map[string]any{"claims": claims, "userinfo": has})
 	})))
 	mux.Handle("/login-maxage", r.LoginHandler(rp.MaxAge(time.Hour)))
+	mux.Handle("/login-voluntary-acr", r.LoginHandler(rp.RequireACR("urn:example:mfa"), rp.ACRValues("urn:example:mfa")))
+	mux.Handle("/login-mfa", r.LoginHandler(rp.RequireACR("urn:example:mfa", "urn:example:hwk")))
 	mux.Handle("/csrf", r.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s, _ := rp.SessionFrom(req.Context())
 		io.WriteString(w, s.CSRFToken())

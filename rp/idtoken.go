@@ -25,6 +25,7 @@ type idClaims struct {
 	AZP      string          `json:"azp"`
 	IssuedAt *json.Number    `json:"iat"`
 	AuthTime *json.Number    `json:"auth_time"`
+	ACR      string          `json:"acr"`
 	Nonce    string          `json:"nonce"`
 	SID      string          `json:"sid"`
 }
@@ -38,15 +39,17 @@ type verifiedIDToken struct {
 
 // idTokenCheck says which flow-dependent checks apply.
 type idTokenCheck struct {
-	nonce       string // required nonce; "" skips (refresh)
-	maxAge      int64  // max_age sent, or -1
-	accessToken string // checked against at_hash when present
+	nonce       string   // required nonce; "" skips (refresh)
+	maxAge      int64    // max_age sent, or -1
+	acr         []string // acr values one of which is required; nil: any
+	accessToken string   // checked against at_hash when present
 }
 
 // verifyIDToken runs OpenID Connect Core §3.1.3.7: go-oidc checks the
 // signature over the provider's keys with the advertised algorithms (never
 // none or HMAC), iss, that aud contains the client and exp; then iat, sub,
-// every audience trusted, azp, nonce, at_hash and auth_time.
+// every audience trusted, azp, nonce, at_hash, auth_time and a required
+// acr.
 func (r *RP) verifyIDToken(ctx context.Context, md *discovery.Metadata, raw string, chk idTokenCheck) (*verifiedIDToken, error) {
 	v := oidc.NewVerifier(r.cfg.Issuer, r.provider.KeySet(), &oidc.Config{
 		ClientID:             r.cfg.ClientID,
@@ -112,6 +115,12 @@ func (r *RP) verifyIDToken(ctx context.Context, md *discovery.Metadata, raw stri
 		if now.After(at.Add(time.Duration(chk.maxAge)*time.Second + r.cfg.ClockSkew)) {
 			return nil, fmt.Errorf("%w: authentication at %s is older than max_age %ds", ErrInvalidIDToken, at.UTC().Format(time.RFC3339), chk.maxAge)
 		}
+	}
+	if len(chk.acr) > 0 && !slices.Contains(chk.acr, c.ACR) {
+		if c.ACR == "" {
+			return nil, fmt.Errorf("%w: the ID token has no acr; required one of %q", ErrACRNotSatisfied, chk.acr)
+		}
+		return nil, fmt.Errorf("%w: acr %q is not one of %q", ErrACRNotSatisfied, truncate(c.ACR, 200), chk.acr)
 	}
 	return out, nil
 }

@@ -73,6 +73,11 @@ func TestVerifyIDToken(t *testing.T) {
 		{"max_age with stale auth_time", func(c map[string]any) { c["auth_time"] = now.Add(-2 * time.Hour).Unix() }, idTokenCheck{maxAge: 3600}, ErrInvalidIDToken},
 		{"max_age without auth_time", func(c map[string]any) { delete(c, "auth_time") }, idTokenCheck{maxAge: 3600}, ErrInvalidIDToken},
 		{"max_age 0 needs a login now", func(c map[string]any) { c["auth_time"] = now.Add(-5 * time.Minute).Unix() }, idTokenCheck{maxAge: 0}, ErrInvalidIDToken},
+		{"required acr present", func(c map[string]any) { c["acr"] = "urn:mfa" }, idTokenCheck{acr: []string{"urn:pwd+otp", "urn:mfa"}}, nil},
+		{"required acr weaker", func(c map[string]any) { c["acr"] = "urn:pwd" }, idTokenCheck{acr: []string{"urn:mfa"}}, ErrACRNotSatisfied},
+		{"required acr missing", func(c map[string]any) { delete(c, "acr") }, idTokenCheck{acr: []string{"urn:mfa"}}, ErrACRNotSatisfied},
+		{"required acr not a string", func(c map[string]any) { c["acr"] = []string{"urn:mfa"} }, idTokenCheck{acr: []string{"urn:mfa"}}, ErrInvalidIDToken},
+		{"acr not required", func(c map[string]any) { c["acr"] = "urn:pwd" }, idTokenCheck{}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

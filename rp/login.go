@@ -56,9 +56,8 @@ func (r *RP) StartLogin(w http.ResponseWriter, req *http.Request, returnTo strin
 		MaxAge:   -1,
 	}
 	params := url.Values{}
-	if n, ok := applyOptions(params, opts); ok {
-		f.MaxAge = n
-	}
+	sent := applyOptions(params, opts)
+	f.MaxAge, f.ACR = sent.maxAge, sent.requiredACR
 	authOpts := []oauth2.AuthCodeOption{
 		oauth2.SetAuthURLParam("nonce", f.Nonce),
 		oauth2.S256ChallengeOption(f.Verifier),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/oidcrp/oidcrp/rp"
 	"github.com/oidcrp/oidcrp/rp/rptest"
+	"github.com/oidcrp/oidcrp/rp/session"
 )
 
 func TestLoginFlow(t *testing.T) {
@@ -240,6 +241,12 @@ func TestConfigValidation(t *testing.T) {
 		{"bad auth method", func(c *rp.Config) { c.TokenEndpointAuthMethod = "private_key_jwt" }, "TokenEndpointAuthMethod"},
 		{"none with secret", func(c *rp.Config) { c.TokenEndpointAuthMethod = "none"; c.ClientSecret = "s" }, "none"},
 		{"absolute login path", func(c *rp.Config) { c.LoginPath = "https://evil.example/login" }, "LoginPath"},
+		{"cookie store without Secure on https", func(c *rp.Config) {
+			c.Store = session.NewCookieStore(testCodec(t), session.CookieOptions{})
+		}, "Secure"},
+		{"server store without Secure on https", func(c *rp.Config) {
+			c.Store = session.NewServerStore(session.NewMemoryBackend(), session.CookieOptions{})
+		}, "Secure"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -255,11 +262,33 @@ func TestConfigValidation(t *testing.T) {
 			}
 		})
 	}
-	r, err := rp.New(t.Context(), good)
-	if err != nil {
-		t.Fatalf("good config refused: %v", err)
+	for name, edit := range map[string]func(*rp.Config){
+		"defaults": func(*rp.Config) {},
+		"Secure server store on https": func(c *rp.Config) {
+			c.Store = session.NewServerStore(session.NewMemoryBackend(), session.CookieOptions{Secure: true})
+		},
+		"cookie store without Secure on http": func(c *rp.Config) {
+			c.RedirectURL = "http://127.0.0.1:8080/cb"
+			c.Store = session.NewCookieStore(testCodec(t), session.CookieOptions{})
+		},
+	} {
+		c := good
+		edit(&c)
+		r, err := rp.New(t.Context(), c)
+		if err != nil {
+			t.Fatalf("%s: good config refused: %v", name, err)
+		}
+		r.Close()
 	}
-	r.Close()
+}
+
+func testCodec(t *testing.T) *session.Codec {
+	t.Helper()
+	codec, err := session.NewCodec(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codec
 }
 
 func TestConcurrentColdLogins(t *testing.T) {

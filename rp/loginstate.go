@@ -30,6 +30,9 @@ type loginFlow struct {
 	Created  int64  `json:"c"`
 	// MaxAge is the max_age sent, or -1.
 	MaxAge int64 `json:"m"`
+	// ACR lists the acr values one of which the ID token must carry
+	// (RequireACR); empty means any.
+	ACR []string `json:"a,omitempty"`
 }
 
 // randomString returns n random bytes, base64url-encoded.

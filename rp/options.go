@@ -40,10 +40,28 @@ func MaxAge(d time.Duration) LoginOption {
 }
 
 // ACRValues asks for the given authentication context classes, in order
-// of preference.
+// of preference. The request is voluntary (OpenID Connect Core §3.1.2.1):
+// the provider may authenticate the user otherwise, and the login still
+// succeeds. Use [RequireACR] when the class matters.
 func ACRValues(values ...string) LoginOption {
 	return paramOption{"acr_values", strings.Join(values, " ")}
 }
+
+// RequireACR asks for the given authentication context classes like
+// [ACRValues] and makes the login fail unless the ID token's acr claim is
+// one of them (OpenID Connect Core §3.1.3.7 step 12): a provider that
+// authenticated the user by a weaker method, or says nothing, is refused
+// with [ErrACRNotSatisfied]. Use it for step-up, e.g.
+// RequireACR("urn:example:mfa") on the login that guards a payment page.
+func RequireACR(values ...string) LoginOption {
+	return acrOption{values: values}
+}
+
+type acrOption struct{ values []string }
+
+func (o acrOption) classes() []string { return strings.Fields(strings.Join(o.values, " ")) }
+
+func (o acrOption) setValue(v url.Values) { v.Set("acr_values", strings.Join(o.classes(), " ")) }
 
 // UILocales asks for the given languages (BCP 47 tags) in the provider's UI.
 func UILocales(tags ...string) LoginOption {
@@ -55,28 +73,49 @@ func UILocales(tags ...string) LoginOption {
 // ignored.
 func Param(key, value string) LoginOption { return paramOption{key, value} }
 
+// sentOptions is what the callback must check because of the options a
+// login sent.
+type sentOptions struct {
+	maxAge      int64    // the max_age sent, or -1
+	requiredACR []string // acr values one of which the ID token must carry
+}
+
 // applyOptions applies opts to v, skipping reserved parameters, and returns
-// the max_age sent, if any.
-func applyOptions(v url.Values, opts []LoginOption) (maxAge int64, hasMaxAge bool) {
+// what the callback must check: the max_age sent and the acr values
+// required. A later option overrides an earlier one for the same
+// parameter, requirements included: ACRValues after RequireACR makes the
+// class voluntary again.
+func applyOptions(v url.Values, opts []LoginOption) sentOptions {
 	extra := url.Values{}
+	var acr []string
 	for _, o := range opts {
-		if o != nil {
-			o.setValue(extra)
+		if o == nil {
+			continue
+		}
+		o.setValue(extra)
+		switch o := o.(type) {
+		case acrOption:
+			acr = o.classes()
+		case paramOption:
+			if o.k == "acr_values" {
+				acr = nil
+			}
 		}
 	}
 	for k, vs := range extra {
-		if reserved[k] || len(vs) == 0 {
+		if reserved[k] || len(vs) == 0 || vs[0] == "" {
 			continue
 		}
 		v.Set(k, vs[0])
 	}
+	sent := sentOptions{maxAge: -1, requiredACR: acr}
 	if s := v.Get("max_age"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
 			v.Del("max_age")
-			return 0, false
+		} else {
+			sent.maxAge = n
 		}
-		return n, true
 	}
-	return 0, false
+	return sent
 }

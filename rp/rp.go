@@ -67,7 +67,10 @@ type Config struct {
 	// the first key seals, every key opens, so keys rotate by prepending a
 	// new one. Each key must be at least 32 bytes of secret randomness.
 	SessionKeys [][]byte
-	// Store keeps sessions. Default: a stateless sealed-cookie store.
+	// Store keeps sessions. Default: a stateless sealed-cookie store,
+	// Secure when RedirectURL is https. With an https RedirectURL, New
+	// refuses a store that reports (session.CookieSecurity) cookies
+	// without Secure; a store that cannot report is trusted to set it.
 	Store session.Store
 	// Revocations records logged-out session IDs so that a copy of their
 	// cookie is refused. Default: an in-process list of at most 100 000
@@ -259,6 +262,9 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	r.csrfKey = deriveKey(cfg.SessionKeys[0], "oidcrp csrf v1")
 
 	r.store = cfg.Store
+	if cs, ok := r.store.(session.CookieSecurity); ok && r.secure && !cs.CookiesSecure() {
+		return nil, errors.New("rp: Store sets cookies without Secure although RedirectURL is https; set session.CookieOptions.Secure")
+	}
 	if r.store == nil {
 		opt := session.CookieOptions{
 			Name:        cfg.CookieName,

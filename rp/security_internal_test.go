@@ -1,6 +1,7 @@
 package rp
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -47,5 +48,38 @@ func TestReturnToLengthAfterEscaping(t *testing.T) {
 	got, ok := cleanReturnTo(in)
 	if ok && len(got) > maxReturnTo {
 		t.Errorf("cleanReturnTo accepted %d bytes that escape to %d, over maxReturnTo %d", len(in), len(got), maxReturnTo)
+	}
+}
+
+func TestApplyOptionsACR(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     []LoginOption
+		sent     string
+		required []string
+	}{
+		{"voluntary", []LoginOption{ACRValues("urn:a", "urn:b")}, "urn:a urn:b", nil},
+		{"required", []LoginOption{RequireACR("urn:a", "urn:b")}, "urn:a urn:b", []string{"urn:a", "urn:b"}},
+		{"required, split on spaces", []LoginOption{RequireACR("urn:a urn:b")}, "urn:a urn:b", []string{"urn:a", "urn:b"}},
+		{"other options keep the requirement", []LoginOption{RequireACR("urn:a"), Prompt("login"), MaxAge(0)}, "urn:a", []string{"urn:a"}},
+		{"a later ACRValues makes it voluntary", []LoginOption{RequireACR("urn:a"), ACRValues("urn:b")}, "urn:b", nil},
+		{"a later Param makes it voluntary", []LoginOption{RequireACR("urn:a"), Param("acr_values", "urn:b")}, "urn:b", nil},
+		{"a later RequireACR wins", []LoginOption{ACRValues("urn:b"), RequireACR("urn:a")}, "urn:a", []string{"urn:a"}},
+		{"empty requirement sends nothing", []LoginOption{RequireACR()}, "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := url.Values{}
+			sent := applyOptions(v, tc.opts)
+			if got := v.Get("acr_values"); got != tc.sent {
+				t.Errorf("acr_values = %q, want %q", got, tc.sent)
+			}
+			if _, has := v["acr_values"]; has != (tc.sent != "") {
+				t.Errorf("acr_values present = %v", has)
+			}
+			if !slices.Equal(sent.requiredACR, tc.required) {
+				t.Errorf("required = %q, want %q", sent.requiredACR, tc.required)
+			}
+		})
 	}
 }

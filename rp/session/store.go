@@ -67,6 +67,21 @@ func IndexerOf(st Store) (Indexer, bool) {
 	return ix, ok
 }
 
+// CookieSecurity is implemented by stores that can say whether the cookies
+// they set carry the Secure attribute ([CookieStore] and [ServerStore]).
+// The relying party refuses, at start, a store that sets cookies without
+// Secure for an https application: such a cookie would also be sent over
+// plain http to the same host, where anyone on the path can read it.
+type CookieSecurity interface {
+	CookiesSecure() bool
+}
+
+// CookiesSecure reports whether the store's cookies carry Secure.
+func (st *CookieStore) CookiesSecure() bool { return st.opt.Secure }
+
+// CookiesSecure reports whether the store's cookie carries Secure.
+func (st *ServerStore) CookiesSecure() bool { return st.opt.Secure }
+
 // Locker is implemented by stores that can hold a short lease on a key, so
 // that only one request at a time (across replicas, for a shared store)
 // refreshes a session's tokens and a rotated refresh token is never lost.
