@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/sessions"
 	"github.com/oidcrp/oidcrp/rp"
 	"github.com/oidcrp/oidcrp/rp/rptest"
 	"github.com/oidcrp/oidcrp/rp/session"
@@ -247,6 +248,11 @@ func TestConfigValidation(t *testing.T) {
 		{"server store without Secure on https", func(c *rp.Config) {
 			c.Store = session.NewServerStore(session.NewMemoryBackend(), session.CookieOptions{})
 		}, "Secure"},
+		{"gorilla store without Secure on https", func(c *rp.Config) {
+			gs := sessions.NewCookieStore(testKey)
+			gs.Options.Secure = false
+			c.Store = session.NewGorillaStore(gs, "gsess")
+		}, "Secure"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,6 +270,9 @@ func TestConfigValidation(t *testing.T) {
 	}
 	for name, edit := range map[string]func(*rp.Config){
 		"defaults": func(*rp.Config) {},
+		"gorilla store with its default options on https": func(c *rp.Config) {
+			c.Store = session.NewGorillaStore(sessions.NewCookieStore(testKey), "gsess")
+		},
 		"Secure server store on https": func(c *rp.Config) {
 			c.Store = session.NewServerStore(session.NewMemoryBackend(), session.CookieOptions{Secure: true})
 		},

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,6 +40,26 @@ type GorillaStore struct {
 // gorilla session (and cookie) name name.
 func NewGorillaStore(gs sessions.Store, name string) *GorillaStore {
 	return &GorillaStore{gs: gs, name: name, now: time.Now}
+}
+
+// CookiesSecure reports whether the gorilla store gives a new session the
+// Secure option: the adapter keeps Secure as the gorilla store sets it, so
+// this is what its cookies will carry ([CookieSecurity]). A gorilla store
+// that cannot make a session for a request without cookies is trusted to
+// set Secure itself.
+func (st *GorillaStore) CookiesSecure() bool {
+	if st.gs == nil {
+		return true // every call fails; there is no cookie to judge
+	}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil)
+	if err != nil {
+		return true
+	}
+	g, err := st.gs.New(req, st.name)
+	if g == nil || (err != nil && !gorillaNotFound(err)) {
+		return true
+	}
+	return g.Options != nil && g.Options.Secure
 }
 
 // open returns the request's gorilla session. A cookie that does not

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -147,6 +148,59 @@ func TestGorillaStore(t *testing.T) {
 		var decodeErr error = securecookie.MultiError{securecookie.ErrMacInvalid}
 		if !gorillaNotFound(decodeErr) || !gorillaNotFound(os.ErrNotExist) || gorillaNotFound(os.ErrPermission) {
 			t.Error("gorillaNotFound misclassifies errors")
+		}
+	})
+}
+
+// failingGorilla is a gorilla store whose backend is down.
+type failingGorilla struct{ sessions.Store }
+
+func (failingGorilla) New(*http.Request, string) (*sessions.Session, error) {
+	return nil, errors.New("backend down")
+}
+
+func TestGorillaStoreCookiesSecure(t *testing.T) {
+	hashKey := secret(3)
+	withSecure := func(gs sessions.Store, opts *sessions.Options, secure bool) sessions.Store {
+		opts.Secure = secure
+		return gs
+	}
+	tests := []struct {
+		name string
+		gs   func() sessions.Store
+		want bool
+	}{
+		{"cookie store, gorilla defaults (Secure)", func() sessions.Store { return sessions.NewCookieStore(hashKey) }, true},
+		{"cookie store, Secure off", func() sessions.Store {
+			cs := sessions.NewCookieStore(hashKey)
+			return withSecure(cs, cs.Options, false)
+		}, false},
+		{"filesystem store, not Secure", func() sessions.Store {
+			fs := sessions.NewFilesystemStore(t.TempDir(), hashKey)
+			return withSecure(fs, fs.Options, false)
+		}, false},
+		{"filesystem store, Secure", func() sessions.Store {
+			fs := sessions.NewFilesystemStore(t.TempDir(), hashKey)
+			return withSecure(fs, fs.Options, true)
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewGorillaStore(tc.gs(), "gsess")
+			if got := st.CookiesSecure(); got != tc.want {
+				t.Fatalf("CookiesSecure() = %v, want %v", got, tc.want)
+			}
+			// What it reports is what the cookie it writes carries.
+			b := newBrowser(t)
+			rec := saveTo(t, st, b, b.request(site+"/"), gorillaSession(t, time.Now()))
+			if c := setCookies(rec)["gsess"]; c == nil || c.Secure != tc.want {
+				t.Errorf("cookie = %+v, want Secure %v", c, tc.want)
+			}
+		})
+	}
+	t.Run("store that cannot answer is trusted", func(t *testing.T) {
+		if !NewGorillaStore(failingGorilla{}, "gsess").CookiesSecure() {
+			t.Error("CookiesSecure() = false for a store whose New fails")
 		}
 	})
 }

@@ -68,7 +68,8 @@ func IndexerOf(st Store) (Indexer, bool) {
 }
 
 // CookieSecurity is implemented by stores that can say whether the cookies
-// they set carry the Secure attribute ([CookieStore] and [ServerStore]).
+// they set carry the Secure attribute ([CookieStore], [ServerStore] and
+// [GorillaStore]).
 // The relying party refuses, at start, a store that sets cookies without
 // Secure for an https application: such a cookie would also be sent over
 // plain http to the same host, where anyone on the path can read it.
