@@ -8,8 +8,8 @@ export OIDCRP_BROWSER := 1
 
 .PHONY: test deps lint unit fuzz interop demo bench
 
-## test: dependencies, lint, every test with the race detector (fuzz seeds included)
-test: deps lint unit
+## test: dependencies, lint, every test with the race detector (fuzz seeds included), then every fuzz target for FUZZTIME
+test: deps lint unit fuzz
 
 ## deps: Chromium and redis-server from Debian (with CI=true), Ory Hydra v2.3.0
 deps:
