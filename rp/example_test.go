@@ -2,6 +2,7 @@ package rp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -55,4 +56,52 @@ func ExampleRP_RequireAuth() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.StatusCode, string(body))
 	// Output: 200 hello alice
+}
+
+// ExampleRequireACR guards a step-up login: the provider here
+// authenticates with a password only, so the login that requires a second
+// factor fails with ErrACRNotSatisfied instead of creating a session.
+func ExampleRequireACR() {
+	op, err := rptest.New(rptest.WithSubject("alice"), rptest.WithClaims(map[string]any{"acr": "urn:example:pwd"}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer op.Close()
+
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	op.RegisterClient(rptest.Client{ID: "my-app", Secret: "s3cret", RedirectURIs: []string{app.URL + "/callback"}})
+
+	auth, err := rp.New(context.Background(), rp.Config{
+		Issuer:       op.Issuer(),
+		ClientID:     "my-app",
+		ClientSecret: "s3cret",
+		RedirectURL:  app.URL + "/callback",
+		SessionKeys:  [][]byte{[]byte("an example key of at least 32 bytes")},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, rp.ErrACRNotSatisfied) {
+				http.Error(w, "this page needs a second factor", http.StatusForbidden)
+				return
+			}
+			http.Error(w, "login failed", rp.HTTPStatus(err))
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer auth.Close()
+	mux.Handle("/", auth.Routes())
+	mux.Handle("/login/mfa", auth.LoginHandler(rp.RequireACR("urn:example:mfa")))
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(app.URL + "/login/mfa?return_to=/payments")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(resp.StatusCode, " ", string(body))
+	// Output: 403 this page needs a second factor
 }
