@@ -35,12 +35,15 @@ func (r *RP) callback(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
 	state := q.Get("state")
 	flow, err := r.takeFlow(w, req, state)
-	if code := q.Get("error"); code != "" {
-		// The provider refused; report that even when the flow is gone.
-		r.fail(w, req, &AuthError{Code: truncate(code, 100), Description: truncate(q.Get("error_description"), 500), URI: truncate(q.Get("error_uri"), 500)})
-		return
-	}
 	if err != nil {
+		// The state names no login in progress in this browser: a
+		// forged, replayed or expired callback. An error response is
+		// reported like any other, without the provider's text: anyone
+		// can write that text into such a link and have this site show
+		// it (content spoofing).
+		if code := q.Get("error"); code != "" {
+			r.log.Info("rp: provider error for no login in progress", "error", truncate(code, 100))
+		}
 		r.fail(w, req, err)
 		return
 	}
@@ -50,11 +53,16 @@ func (r *RP) callback(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, req, err)
 		return
 	}
+	// RFC 9207 §2.4: iss is checked on error responses too.
 	if iss, sent := q["iss"]; sent || md.AuthorizationResponseIssParameterSupported {
 		if len(iss) != 1 || iss[0] != r.cfg.Issuer {
 			r.fail(w, req, ErrIssuerMismatch)
 			return
 		}
+	}
+	if code := q.Get("error"); code != "" {
+		r.fail(w, req, &AuthError{Code: truncate(code, 100), Description: truncate(q.Get("error_description"), 500), URI: truncate(q.Get("error_uri"), 500)})
+		return
 	}
 	code := q.Get("code")
 	if code == "" {

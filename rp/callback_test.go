@@ -160,17 +160,54 @@ func TestCallbackReplayAndForgery(t *testing.T) {
 }
 
 func TestCallbackProviderError(t *testing.T) {
-	e := newEnv(t, envOption{})
-	b := e.browser()
-	cb := b.startLogin("/login")
-	q := url.Values{"state": {cb.Query().Get("state")}, "error": {"access_denied"}, "error_description": {`<script>alert("x")</script>`}}
-	cb.RawQuery = q.Encode()
-	status, body := b.callback(cb)
-	if status != http.StatusForbidden {
-		t.Errorf("access_denied: %d", status)
+	const spoof = "Your account is locked, call 555 0100"
+	tests := []struct {
+		name string
+		// edit turns the state of this browser's login (and the iss the
+		// provider sent) into the callback query.
+		edit     func(q url.Values, other string)
+		provider []rptest.Option
+		status   int
+		shown    bool // the provider's text is on the page
+	}{
+		{"this browser's login", func(url.Values, string) {}, nil, http.StatusForbidden, true},
+		{"this browser's login, iss right", func(url.Values, string) {}, []rptest.Option{rptest.WithISSParameter()}, http.StatusForbidden, true},
+		// Anyone can write an error link to the callback; the site must
+		// not show its text as if the provider had said it.
+		{"attacker: forged state", func(q url.Values, _ string) { q.Set("state", "forged-state-forged-state-forged-state-0000") }, nil, http.StatusBadRequest, false},
+		{"attacker: no state", func(q url.Values, _ string) { q.Del("state") }, nil, http.StatusBadRequest, false},
+		{"attacker: another browser's login", func(q url.Values, other string) { q.Set("state", other) }, nil, http.StatusBadRequest, false},
+		// RFC 9207 §2.4: an error response from another authorization
+		// server (mix-up) is not reported as this provider's.
+		{"attacker: iss of another server", func(q url.Values, _ string) { q.Set("iss", "https://attacker.example") }, []rptest.Option{rptest.WithISSParameter()}, http.StatusBadRequest, false},
+		{"attacker: iss missing though advertised", func(q url.Values, _ string) { q.Del("iss") }, []rptest.Option{rptest.WithISSParameter()}, http.StatusBadRequest, false},
 	}
-	if strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
-		t.Errorf("provider text not escaped: %s", body)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOption{provider: tc.provider})
+			other := e.browser().startLogin("/login").Query().Get("state")
+			b := e.browser()
+			cb := b.startLogin("/login")
+			q := cb.Query()
+			q.Del("code")
+			q.Set("error", "access_denied")
+			q.Set("error_description", `<script>alert("x")</script> `+spoof)
+			tc.edit(q, other)
+			cb.RawQuery = q.Encode()
+			status, body := b.callback(cb)
+			if status != tc.status {
+				t.Errorf("status %d, want %d", status, tc.status)
+			}
+			if strings.Contains(body, "<script>") {
+				t.Errorf("provider text not escaped: %s", body)
+			}
+			if got := strings.Contains(body, spoof); got != tc.shown {
+				t.Errorf("provider text shown = %v, want %v: %s", got, tc.shown, body)
+			}
+			if b.loggedIn() {
+				t.Error("a session was created")
+			}
+		})
 	}
 }
 
