@@ -135,6 +135,8 @@ func FuzzCallback(f *testing.F) {
 		{"state=" + state, flow},
 		{"error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=" + state, flow},
 		{"error=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E&error_uri=javascript%3Aalert(1)", ""},
+		{"error=access_denied&error_description=account+locked+call+5550100&state=forged", flow},
+		{"error=access_denied&error_description=account+locked+call+5550100&state=" + state, ""},
 		{"code=a&code=b&state=x&state=y", "oidcrp_flow_x=y"},
 		{"%zz=%", "oidcrp_flow_=;oidcrp_flow_fuzz-state-012345=garbage"},
 		{"", ""},
@@ -142,6 +144,11 @@ func FuzzCallback(f *testing.F) {
 		f.Add("GET", s.q, s.c)
 	}
 	f.Add("POST", "code=x&state="+state, flow)
+	// The page for a callback of no login in progress, as it reads
+	// without any provider text.
+	page := httptest.NewRecorder()
+	r.CallbackHandler().ServeHTTP(page, fuzzRequest(http.MethodGet, "/callback", "state=none", ""))
+	fixed := strings.ToLower(page.Body.String())
 	f.Fuzz(func(t *testing.T, method, query, cookie string) {
 		if method != http.MethodGet && method != http.MethodPost && method != http.MethodHead {
 			method = http.MethodGet
@@ -163,12 +170,35 @@ func FuzzCallback(f *testing.F) {
 		// Provider text may be shown, escaped, as text; it must never
 		// become markup or a URL the page links to.
 		body := strings.ToLower(rec.Body.String())
+		// And only for the login this browser started: the text of an
+		// error link for no such login is not shown (content spoofing).
+		q, _ := url.ParseQuery(query)
+		desc := strings.ToLower(q.Get("error_description"))
+		ownFlow := q.Get("state") == state && strings.Contains(cookie, flow)
+		if q.Get("error") != "" && !ownFlow && plainText(desc) && !strings.Contains(fixed, desc) && strings.Contains(body, desc) {
+			t.Fatalf("callback ?%s showed the provider text %q for no login in progress", query, desc)
+		}
 		for _, tag := range []string{"<script", "<img", "<svg", "<iframe", `="javascript:`, `='javascript:`, `href="data:`} {
 			if strings.Contains(body, tag) {
 				t.Fatalf("callback ?%s echoed %s unescaped: %s", query, tag, body)
 			}
 		}
 	})
+}
+
+// plainText reports whether s is at least 12 characters of lower-case
+// letters, digits and spaces with at least three words: text that HTML
+// escaping leaves alone.
+func plainText(s string) bool {
+	if len(s) < 12 || len(strings.Fields(s)) < 3 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == ' ') {
+			return false
+		}
+	}
+	return true
 }
 
 // FuzzLoginStateCookies: whatever login-state cookies a browser sends,
