@@ -12,7 +12,8 @@
 //   - [RP.RequireAuth] guards handlers; [SessionFrom] gives them the
 //     session. Access tokens are refreshed shortly before they expire, one
 //     refresh per session at a time, and a rotated refresh token is never
-//     lost.
+//     lost. [RP.RequireAuthAPI] guards API routes: 401 JSON, never a
+//     login redirect.
 //   - [RP.LogoutHandler] ends the session (POST with a CSRF token).
 //
 // [LoginOption] values add request parameters. Most only ask ([Prompt],

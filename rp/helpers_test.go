@@ -115,6 +115,10 @@ func newEnv(t *testing.T, o envOption) *env {
 		}
 		io.WriteString(w, "hello "+s.Subject())
 	})))
+	mux.Handle("/api/private", r.RequireAuthAPI(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s, _ := rp.SessionFrom(req.Context())
+		io.WriteString(w, `{"sub":"`+s.Subject()+`"}`)
+	})))
 	mux.Handle("/public", r.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if s, ok := rp.SessionFrom(req.Context()); ok {
 			io.WriteString(w, "user "+s.Subject())

@@ -162,20 +162,24 @@ func TestRequireAuthWithoutSession(t *testing.T) {
 	e := newEnv(t, envOption{})
 	tests := []struct {
 		name       string
+		path       string
 		method     string
 		header     []string
 		wantStatus int
 	}{
-		{"browser navigation", http.MethodGet, nil, http.StatusFound},
-		{"navigate mode", http.MethodGet, []string{"Sec-Fetch-Mode", "navigate"}, http.StatusFound},
-		{"json accept", http.MethodGet, []string{"Accept", "application/json"}, http.StatusUnauthorized},
-		{"xhr", http.MethodGet, []string{"X-Requested-With", "XMLHttpRequest"}, http.StatusUnauthorized},
-		{"fetch cors", http.MethodGet, []string{"Sec-Fetch-Mode", "cors"}, http.StatusUnauthorized},
-		{"post", http.MethodPost, nil, http.StatusUnauthorized},
+		{"browser navigation", "/private", http.MethodGet, nil, http.StatusFound},
+		{"navigate mode", "/private", http.MethodGet, []string{"Sec-Fetch-Mode", "navigate"}, http.StatusFound},
+		{"json accept", "/private", http.MethodGet, []string{"Accept", "application/json"}, http.StatusUnauthorized},
+		{"xhr", "/private", http.MethodGet, []string{"X-Requested-With", "XMLHttpRequest"}, http.StatusUnauthorized},
+		{"fetch cors", "/private", http.MethodGet, []string{"Sec-Fetch-Mode", "cors"}, http.StatusUnauthorized},
+		{"post", "/private", http.MethodPost, nil, http.StatusUnauthorized},
+		// RequireAuthAPI never redirects, whatever the client sends.
+		{"api route, curl", "/api/private", http.MethodGet, []string{"Accept", "*/*"}, http.StatusUnauthorized},
+		{"api route, browser navigation", "/api/private", http.MethodGet, []string{"Accept", "text/html", "Sec-Fetch-Mode", "navigate"}, http.StatusUnauthorized},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, e.app.URL+"/private?a=b", nil)
+			req, _ := http.NewRequest(tc.method, e.app.URL+tc.path+"?a=b", nil)
 			for i := 0; i+1 < len(tc.header); i += 2 {
 				req.Header.Set(tc.header[i], tc.header[i+1])
 			}
@@ -198,6 +202,15 @@ func TestRequireAuthWithoutSession(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRequireAuthAPIWithSession(t *testing.T) {
+	e := newEnv(t, envOption{})
+	b := e.browser()
+	b.login()
+	if status, body, _ := b.get("/api/private", "Accept", "*/*"); status != http.StatusOK || body != `{"sub":"alice"}` {
+		t.Fatalf("logged in: %d %q", status, body)
 	}
 }
 

@@ -22,6 +22,21 @@ import (
 // navigate, or a method other than GET and HEAD) gets 401 with a JSON body
 // and a WWW-Authenticate header instead.
 func (r *RP) RequireAuth(next http.Handler) http.Handler {
+	return r.requireAuth(next, isAPIRequest)
+}
+
+// RequireAuthAPI is [RP.RequireAuth] for API routes, which are never
+// navigated to: without a live session every request gets 401 with a JSON
+// body and a WWW-Authenticate header, never a redirect to the login page,
+// whatever its Accept header says (curl, scripts and fetch calls that send
+// Accept: */*).
+func (r *RP) RequireAuthAPI(next http.Handler) http.Handler {
+	return r.requireAuth(next, func(*http.Request) bool { return true })
+}
+
+// requireAuth serves next with the request's live session; api tells
+// whether a request without one gets 401 rather than a login redirect.
+func (r *RP) requireAuth(next http.Handler, api func(*http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s, err := r.session(w, req)
 		if err != nil {
@@ -29,7 +44,7 @@ func (r *RP) RequireAuth(next http.Handler) http.Handler {
 			return
 		}
 		if s == nil {
-			r.unauthenticated(w, req)
+			r.unauthenticated(w, req, api(req))
 			return
 		}
 		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), ctxKey{}, s)))
@@ -185,10 +200,11 @@ func (r *RP) end(w http.ResponseWriter, req *http.Request, s *session.Session) {
 	}
 }
 
-// unauthenticated answers a request that needs a session and has none.
-func (r *RP) unauthenticated(w http.ResponseWriter, req *http.Request) {
+// unauthenticated answers a request that needs a session and has none:
+// 401 JSON when api is set, a redirect to the login page otherwise.
+func (r *RP) unauthenticated(w http.ResponseWriter, req *http.Request, api bool) {
 	w.Header().Set("Cache-Control", "no-store")
-	if isAPIRequest(req) {
+	if api {
 		w.Header().Set("WWW-Authenticate", `OpenIDConnect realm="oidcrp", login_url="`+r.cfg.LoginPath+`"`)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)

@@ -244,7 +244,7 @@ func New(ctx context.Context, c *Config, logger *slog.Logger) (*App, http.Handle
 	mux.Handle("POST /backchannel-logout", auth.BackchannelLogoutHandler())
 	mux.Handle("GET /frontchannel-logout", auth.FrontchannelLogoutHandler())
 	mux.Handle("GET /me", auth.RequireAuth(http.HandlerFunc(a.me)))
-	mux.Handle("GET /api/whoami", auth.RequireAuth(http.HandlerFunc(a.whoami)))
+	mux.Handle("GET /api/whoami", auth.RequireAuthAPI(http.HandlerFunc(a.whoami)))
 	mux.Handle("POST /credential", http.NewCrossOriginProtection().Handler(auth.RequireAuth(http.HandlerFunc(a.credential))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

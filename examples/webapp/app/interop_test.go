@@ -184,9 +184,13 @@ func TestHydraLogin(t *testing.T) {
 			if status, body := h.get(c, "/api/whoami"); status != 200 || !strings.Contains(string(body), `"sub":"alice"`) {
 				t.Errorf("/api/whoami: %d %s", status, body)
 			}
-			// Another browser is not logged in.
-			if status, _ := h.get(h.browser(), "/api/whoami", "Accept", "application/json"); status != http.StatusUnauthorized {
-				t.Errorf("anonymous /api/whoami: %d", status)
+			// Another client is not logged in: the API route answers 401
+			// JSON to any of them, never a login redirect.
+			for _, accept := range []string{"application/json", "*/*", "text/html"} {
+				status, body := h.get(h.browser(), "/api/whoami", "Accept", accept)
+				if status != http.StatusUnauthorized || !strings.Contains(string(body), `"not_authenticated"`) {
+					t.Errorf("anonymous /api/whoami (Accept %s): %d %s", accept, status, body)
+				}
 			}
 		})
 	}
