@@ -253,6 +253,13 @@ func ParseDIDJWK(did string) (crypto.PublicKey, error) {
 	if err := k.Raw(&pub); err != nil {
 		return nil, fmt.Errorf("credentials: did:jwk: %w", err)
 	}
+	// jwx builds an EC key from any coordinates; a point that is not on
+	// its curve (or coordinates longer than the curve's field) is no key.
+	if ec, ok := pub.(*ecdsa.PublicKey); ok {
+		if _, err := ec.ECDH(); err != nil {
+			return nil, fmt.Errorf("credentials: did:jwk: EC key is not a point of its curve: %w", err)
+		}
+	}
 	return pub, nil
 }
 
