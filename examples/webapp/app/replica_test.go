@@ -419,7 +419,7 @@ func TestReplicasBackchannelLogout(t *testing.T) {
 		if st := r.whoami(t, c); st != http.StatusUnauthorized {
 			t.Errorf("API request on %s after back-channel logout: %d, want 401", r.name, st)
 		}
-		resp := r.get(t, noRedirect(stale), "/api/whoami", false)
+		resp := r.get(t, noRedirect(stale), "/me", false)
 		if resp.status != http.StatusFound || !strings.HasPrefix(resp.location, "/login?return_to=") {
 			t.Errorf("browser request on %s after back-channel logout: %d Location %q, want a redirect to login", r.name, resp.status, resp.location)
 		}
