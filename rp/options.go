@@ -54,14 +54,12 @@ func ACRValues(values ...string) LoginOption {
 // with [ErrACRNotSatisfied]. Use it for step-up, e.g.
 // RequireACR("urn:example:mfa") on the login that guards a payment page.
 func RequireACR(values ...string) LoginOption {
-	return acrOption{values: values}
+	return acrOption{classes: strings.Fields(strings.Join(values, " "))}
 }
 
-type acrOption struct{ values []string }
+type acrOption struct{ classes []string }
 
-func (o acrOption) classes() []string { return strings.Fields(strings.Join(o.values, " ")) }
-
-func (o acrOption) setValue(v url.Values) { v.Set("acr_values", strings.Join(o.classes(), " ")) }
+func (o acrOption) setValue(v url.Values) { v.Set("acr_values", strings.Join(o.classes, " ")) }
 
 // UILocales asks for the given languages (BCP 47 tags) in the provider's UI.
 func UILocales(tags ...string) LoginOption {
@@ -95,7 +93,7 @@ func applyOptions(v url.Values, opts []LoginOption) sentOptions {
 		o.setValue(extra)
 		switch o := o.(type) {
 		case acrOption:
-			acr = o.classes()
+			acr = o.classes
 		case paramOption:
 			if o.k == "acr_values" {
 				acr = nil

@@ -48,18 +48,15 @@ func NewGorillaStore(gs sessions.Store, name string) *GorillaStore {
 // that cannot make a session for a request without cookies is trusted to
 // set Secure itself.
 func (st *GorillaStore) CookiesSecure() bool {
-	if st.gs == nil {
-		return true // every call fails; there is no cookie to judge
-	}
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil)
 	if err != nil {
 		return true
 	}
-	g, err := st.gs.New(req, st.name)
-	if g == nil || (err != nil && !gorillaNotFound(err)) {
+	g, err := st.open(req)
+	if err != nil {
 		return true
 	}
-	return g.Options != nil && g.Options.Secure
+	return g.Options.Secure
 }
 
 // open returns the request's gorilla session. A cookie that does not
